@@ -1,0 +1,73 @@
+# tuturu: build, test, run. Variables can be overridden here or in config.mk.
+PREFIX   ?= /usr/local
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARN     := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -Wformat=2
+CPPFLAGS += -D_GNU_SOURCE -Icgi-bin
+LDLIBS   := -lfcgi -lsqlite3 -ljansson -lcrypto -lpthread
+SAN      := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_CC  ?= clang
+FUZZ_SECONDS ?= 20
+PORT     ?= 8080
+-include config.mk
+
+SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
+HDR  := $(wildcard cgi-bin/*.h)
+UNIT := $(wildcard tests/unit/test_*.c)
+
+.PHONY: all test unit integration run bench fuzz fuzz-short clean install check-deps
+all: build/tuturu-api
+
+build/schema.c: sql/schema.sql
+	@mkdir -p build
+	{ echo '/* generated from sql/schema.sql */'; \
+	  echo 'const char tuturu_schema_sql[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/.*/"&\\n"/' $<; echo ';'; } > $@
+
+build/tuturu-api: cgi-bin/main.c $(SRC) $(HDR) build/schema.c
+	$(CC) $(WARN) $(CFLAGS) $(CPPFLAGS) -o $@ cgi-bin/main.c $(SRC) build/schema.c $(LDLIBS)
+
+# The test build: -Werror, AddressSanitizer and UndefinedBehaviorSanitizer.
+build/asan/tuturu-api: cgi-bin/main.c $(SRC) $(HDR) build/schema.c
+	@mkdir -p build/asan
+	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -o $@ cgi-bin/main.c $(SRC) build/schema.c $(LDLIBS)
+
+build/asan/unit: $(UNIT) $(SRC) $(HDR) build/schema.c tests/unit/unit.h
+	@mkdir -p build/asan
+	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $(UNIT) $(SRC) build/schema.c $(LDLIBS) -lcmocka
+
+build/fuzz/request: tests/fuzz/fuzz_request.c $(SRC) $(HDR) build/schema.c
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(WARN) -Werror -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(SRC) build/schema.c $(LDLIBS)
+
+check-deps:
+	@scripts/setup --check
+
+unit: build/asan/unit
+	build/asan/unit
+
+fuzz-short: build/fuzz/request
+	@mkdir -p build/fuzz/corpus
+	build/fuzz/request -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -n 3
+
+fuzz: FUZZ_SECONDS = 600
+fuzz: fuzz-short
+
+integration: build/asan/tuturu-api
+	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test --test-concurrency=1 tests/integration/
+
+test: check-deps unit fuzz-short integration
+
+run: check-deps build/tuturu-api
+	PORT=$(PORT) scripts/serve.sh
+
+bench: check-deps build/tuturu-api
+	bench/run
+
+install: build/tuturu-api
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuturu
+	install -m 755 build/tuturu-api $(DESTDIR)$(PREFIX)/bin/tuturu-api
+	cp -R htdocs sql lighttpd.conf $(DESTDIR)$(PREFIX)/share/tuturu/
+
+clean:
+	rm -rf build

@@ -1,0 +1,295 @@
+/* api.c: route table and the handlers of API v1 (docs/api.md). */
+#include "api.h"
+
+#include "crypto.h"
+#include "http.h"
+#include "log.h"
+#include "store.h"
+#include "turn.h"
+#include "validate.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* A handler returns 1 when it handed the request over (parked), else 0. */
+typedef int (*handler_fn)(struct api_ctx *c, struct http_req *r);
+
+static int handle_join(struct api_ctx *c, struct http_req *r);
+static int handle_send(struct api_ctx *c, struct http_req *r);
+static int handle_poll(struct api_ctx *c, struct http_req *r);
+static int handle_leave(struct api_ctx *c, struct http_req *r);
+static int handle_turn(struct api_ctx *c, struct http_req *r);
+static int handle_health(struct api_ctx *c, struct http_req *r);
+static int handle_error(struct api_ctx *c, struct http_req *r);
+
+static const struct route {
+    const char *method, *path;
+    handler_fn fn;
+} routes[] = {
+    {"POST", "/api/join", handle_join},
+    {"POST", "/api/send", handle_send},
+    {"GET", "/api/poll", handle_poll},
+    {"POST", "/api/leave", handle_leave},
+    {"GET", "/api/turn", handle_turn},
+    {"GET", "/api/health", handle_health},
+    {NULL, "/api/error", handle_error}, /* lighttpd's own errors, any method */
+};
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static int reply_json(struct http_req *r, int status, json_t *o)
+{
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text) http_reply(r->fcgi, status, text, strlen(text), NULL);
+    else http_error(r->fcgi, 500, "internal", "Out of memory.");
+    free(text);
+    json_decref(o);
+    return 0;
+}
+
+static int db_failed(struct http_req *r)
+{
+    http_error(r->fcgi, 503, "unavailable", "The database is not available; try again.");
+    return 0;
+}
+
+/* Read and parse the body as a JSON object; on failure the error is sent. */
+static json_t *read_object(struct http_req *r)
+{
+    if (http_read_body(r) != 0) return NULL;
+    json_t *o = validate_json_object(r->body, r->body_len);
+    if (!o) http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
+    return o;
+}
+
+/* Resolve the bearer token to a peer; on failure 401 is sent. */
+static int authorize(struct api_ctx *c, struct http_req *r, const char *token,
+                     char peer[STORE_PEER_HEX])
+{
+    char hash[CRYPTO_HASH_HEX + 1];
+    if (!token) {
+        http_error(r->fcgi, 401, "unauthorized", "A valid 'Authorization: Bearer <token>' is needed.");
+        return -1;
+    }
+    if (crypto_sha256_hex(token, hash) < 0) {
+        http_error(r->fcgi, 500, "internal", "Hashing failed.");
+        return -1;
+    }
+    enum store_rc rc = store_auth(c->db, hash, peer);
+    if (rc == STORE_OK) return 0;
+    if (rc == STORE_ERR) db_failed(r);
+    else http_error(r->fcgi, 401, "unauthorized", "The token is unknown or was revoked.");
+    return -1;
+}
+
+static int join_limited(struct api_ctx *c, struct http_req *r)
+{
+    char hash[CRYPTO_HASH_HEX + 1], hdr[64];
+    int retry = 0;
+    const char *addr = r->remote_addr ? r->remote_addr : "";
+    if (crypto_keyed_hex(c->cfg->secret, "addr", addr, hash) < 0) return 0;
+    enum store_rc rc = store_rate_hit(c->db, hash, now_s(), c->cfg->join_limit,
+                                      c->cfg->join_window, &retry);
+    if (rc != STORE_LIMITED) return 0; /* a failing counter must not lock people out */
+    json_t *o = json_pack("{s:s,s:s}", "error", "rate_limited",
+                          "message", "Too many joins from this address; wait and try again.");
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", retry > 0 ? retry : 1);
+    if (text) http_reply(r->fcgi, 429, text, strlen(text), hdr);
+    free(text);
+    json_decref(o);
+    return 1;
+}
+
+static int join_answer(struct api_ctx *c, struct http_req *r, const char *peer,
+                       const char *token, int polite, int peers)
+{
+    json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i}", "peer", peer, "token", token,
+                          "polite", polite, "peers", peers, "poll_timeout", c->cfg->poll_timeout);
+    if (o && turn_add_servers(o, c->cfg, peer, now_s()) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return reply_json(r, 200, o);
+}
+
+static int handle_join(struct api_ctx *c, struct http_req *r)
+{
+    json_t *body = read_object(r);
+    if (!body) return 0;
+    const char *pin = json_string_value(json_object_get(body, "pin"));
+    char pin_hash[CRYPTO_HASH_HEX + 1], token_hash[CRYPTO_HASH_HEX + 1];
+    char peer[2 * CRYPTO_PEER_BYTES + 1], token[CRYPTO_TOKEN_HEX + 1];
+    int polite = 0, peers = 0;
+    if (!validate_pin(pin)) {
+        json_decref(body);
+        http_error(r->fcgi, 400, "invalid_pin", "The PIN must be exactly 6 digits.");
+        return 0;
+    }
+    int bad = crypto_keyed_hex(c->cfg->secret, "pin", pin, pin_hash) < 0;
+    json_decref(body);
+    if (bad || crypto_random_hex(peer, CRYPTO_PEER_BYTES) < 0
+        || crypto_random_hex(token, CRYPTO_TOKEN_BYTES) < 0 || crypto_sha256_hex(token, token_hash) < 0) {
+        http_error(r->fcgi, 500, "internal", "The random generator failed.");
+        return 0;
+    }
+    if (join_limited(c, r)) return 0;
+    switch (store_join(c->db, pin_hash, peer, token_hash, now_s(), &polite, &peers)) {
+    case STORE_OK: break;
+    case STORE_FULL:
+        http_error(r->fcgi, 409, "room_full", "Two people are already in the call with this PIN.");
+        return 0;
+    default: return db_failed(r);
+    }
+    if (peers == 2) park_notify(c->park);
+    return join_answer(c, r, peer, token, polite, peers);
+}
+
+static int handle_send(struct api_ctx *c, struct http_req *r)
+{
+    char peer[STORE_PEER_HEX];
+    if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
+    json_t *body = read_object(r);
+    if (!body) return 0;
+    const char *type = json_string_value(json_object_get(body, "type"));
+    json_t *data = json_object_get(body, "data");
+    char *text = NULL;
+    long long seq = 0;
+    if (!validate_type(type)) {
+        http_error(r->fcgi, 400, "invalid_type",
+                   "type must match [a-z][a-z0-9-]{0,31} and not start with 'peer-'.");
+    } else if (!(text = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY))) {
+        http_error(r->fcgi, 500, "internal", "Out of memory.");
+    } else {
+        switch (store_send(c->db, peer, type, text, now_s(), &seq)) {
+        case STORE_OK:
+            park_notify(c->park);
+            reply_json(r, 202, json_pack("{s:I}", "seq", (json_int_t)seq));
+            break;
+        case STORE_NO_PEER:
+            http_error(r->fcgi, 409, "no_peer", "Nobody else is in the call yet.");
+            break;
+        default: db_failed(r);
+        }
+    }
+    free(text);
+    json_decref(body);
+    return 0;
+}
+
+static int handle_poll(struct api_ctx *c, struct http_req *r)
+{
+    char peer[STORE_PEER_HEX];
+    long long after = 0;
+    int count = 0;
+    if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
+    if (validate_after(r->query, &after) < 0) {
+        http_error(r->fcgi, 400, "invalid_after", "after must be a non-negative integer, given once.");
+        return 0;
+    }
+    buf_reset(&c->out);
+    if (store_touch(c->db, peer, after, now_s()) != STORE_OK
+        || store_fetch(c->db, peer, after, &c->out, &count) != STORE_OK)
+        return db_failed(r);
+    if (count > 0) {
+        http_reply(r->fcgi, 200, c->out.data, c->out.len, NULL);
+        return 0;
+    }
+    park_submit(c->park, r->fcgi, peer, after);
+    return 1;
+}
+
+static int handle_leave(struct api_ctx *c, struct http_req *r)
+{
+    char peer[STORE_PEER_HEX];
+    const char *token = validate_bearer(r->auth);
+    json_t *body = NULL;
+    if (!token && !r->auth) {
+        /* navigator.sendBeacon cannot set headers: the token is in the body,
+         * whatever the Content-Type says. */
+        if (!(body = read_object(r))) return 0;
+        token = json_string_value(json_object_get(body, "token"));
+        if (!validate_token(token)) token = NULL;
+    }
+    if (authorize(c, r, token, peer) == 0) {
+        enum store_rc rc = store_leave(c->db, peer, now_s());
+        if (rc == STORE_ERR) {
+            db_failed(r);
+        } else {
+            park_notify(c->park);
+            http_reply(r->fcgi, 204, NULL, 0, NULL);
+        }
+    }
+    json_decref(body);
+    return 0;
+}
+
+static int handle_turn(struct api_ctx *c, struct http_req *r)
+{
+    char peer[STORE_PEER_HEX];
+    if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
+    json_t *o = json_object();
+    if (o && turn_add_servers(o, c->cfg, peer, now_s()) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    return reply_json(r, 200, o);
+}
+
+static int handle_health(struct api_ctx *c, struct http_req *r)
+{
+    int ok = db_health(c->db) == 0;
+    return reply_json(r, ok ? 200 : 503, json_pack("{s:s,s:s,s:i}", "status", ok ? "ok" : "error",
+                                                   "db", ok ? "ok" : "error",
+                                                   "poll_timeout", c->cfg->poll_timeout));
+}
+
+/* lighttpd's server.error-handler: its own errors come here as JSON. */
+static int handle_error(struct api_ctx *c, struct http_req *r)
+{
+    (void)c;
+    const char *s = FCGX_GetParam("REDIRECT_STATUS", r->fcgi->envp);
+    int status = s ? atoi(s) : 0;
+    if (status == 413)
+        http_error(r->fcgi, 413, "too_large", "The request body is over 65536 bytes.");
+    else if (status == 400 || status == 414 || status == 431)
+        http_error(r->fcgi, status, "bad_request", "The request is malformed or its headers too large.");
+    else if (status >= 400 && status < 500 && status != 404)
+        http_error(r->fcgi, status, "bad_request", "The request was refused.");
+    else if (status >= 500 && status < 600)
+        http_error(r->fcgi, 503, "unavailable", "The server is restarting; try again.");
+    else
+        http_error(r->fcgi, 404, "not_found", "No such API endpoint.");
+    return 0;
+}
+
+static int dispatch(struct api_ctx *c, struct http_req *r)
+{
+    int path_known = 0;
+    /* lighttpd passes REDIRECT_STATUS=200 on every request, and the error's
+     * status when its server.error-handler re-runs a failed one (as GET, with
+     * the original REQUEST_URI). */
+    const char *redirect = FCGX_GetParam("REDIRECT_STATUS", r->fcgi->envp);
+    if (redirect && strcmp(redirect, "200") != 0) return handle_error(c, r);
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const struct route *rt = &routes[i];
+        if (strcmp(rt->path, r->path) != 0) continue;
+        if (!rt->method || !strcmp(rt->method, r->method)) return rt->fn(c, r);
+        path_known = 1;
+    }
+    if (path_known) http_error(r->fcgi, 405, "method_not_allowed", "This endpoint does not take that method.");
+    else http_error(r->fcgi, 404, "not_found", "No such API endpoint.");
+    return 0;
+}
+
+void api_handle(struct api_ctx *c, FCGX_Request *req)
+{
+    struct http_req r;
+    http_req_init(&r, req);
+    int parked = dispatch(c, &r);
+    http_req_free(&r);
+    if (!parked) http_finish(req);
+}

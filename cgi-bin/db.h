@@ -1,0 +1,47 @@
+/* db.h: SQLite connections, statements and transactions. */
+#ifndef TUTURU_DB_H
+#define TUTURU_DB_H
+
+#include <sqlite3.h>
+#include <stddef.h>
+
+#define DB_MAX_STMTS 32
+
+/* One connection, used by one thread at a time. */
+struct db {
+    sqlite3 *h;
+    sqlite3_stmt *stmts[DB_MAX_STMTS];
+};
+
+/* Open path with WAL, synchronous=NORMAL and a busy timeout. With migrate,
+ * also create the schema (sql/schema.sql). Returns NULL with err filled in
+ * when the database cannot be opened or written. */
+struct db *db_open(const char *path, int migrate, char *err, size_t errlen);
+
+void db_close(struct db *db);
+
+/* The statement for slot, prepared on first use from sql, reset and with no
+ * bindings. Returns NULL (and logs why) when it cannot be prepared. Callers
+ * must sqlite3_reset it when done, so no read snapshot outlives the call. */
+sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
+
+/* BEGIN IMMEDIATE: a transaction that reads then writes takes the write lock
+ * first, so it never fails with SQLITE_BUSY half way (see FACTS). Retries
+ * while the database stays locked past the busy timeout, up to a bound.
+ * Returns 0 or -1. */
+int db_begin(struct db *db);
+
+/* COMMIT, or ROLLBACK if it fails. Returns 0 or -1. */
+int db_commit(struct db *db);
+void db_rollback(struct db *db);
+
+/* Run a statement that returns no rows; 0 on SQLITE_DONE, else -1. Resets. */
+int db_step_done(struct db *db, sqlite3_stmt *st);
+
+/* 0 when a trivial read and the schema answer, else -1. */
+int db_health(struct db *db);
+
+/* Log an SQLite failure with context (never with bound values). */
+void db_log(struct db *db, const char *what);
+
+#endif

@@ -1,0 +1,114 @@
+/* http.c: FastCGI request parsing and the one place replies are written. */
+#include "http.h"
+
+#include "validate.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *status_text(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 202: return "Accepted";
+    case 204: return "No Content";
+    case 400: return "Bad Request";
+    case 401: return "Unauthorized";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 409: return "Conflict";
+    case 411: return "Length Required";
+    case 413: return "Payload Too Large";
+    case 429: return "Too Many Requests";
+    case 503: return "Service Unavailable";
+    default: return status >= 500 ? "Internal Server Error" : "Error";
+    }
+}
+
+void http_req_init(struct http_req *req, FCGX_Request *fcgi)
+{
+    memset(req, 0, sizeof *req);
+    req->fcgi = fcgi;
+    req->method = FCGX_GetParam("REQUEST_METHOD", fcgi->envp);
+    req->query = FCGX_GetParam("QUERY_STRING", fcgi->envp);
+    req->auth = FCGX_GetParam("HTTP_AUTHORIZATION", fcgi->envp);
+    req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fcgi->envp);
+    if (!req->method) req->method = "";
+    const char *uri = FCGX_GetParam("REQUEST_URI", fcgi->envp);
+    if (!uri) uri = "";
+    size_t n = strcspn(uri, "?");
+    if (n < sizeof req->path) {
+        memcpy(req->path, uri, n);
+        req->path[n] = 0;
+    }
+}
+
+int http_read_body(struct http_req *req)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->fcgi->envp);
+    size_t want = 0;
+    if (cl && *cl) {
+        if (strspn(cl, "0123456789") != strlen(cl) || strlen(cl) > 9) {
+            http_error(req->fcgi, 400, "invalid_body", "Content-Length is not a number.");
+            return 400;
+        }
+        want = (size_t)strtoul(cl, NULL, 10);
+    }
+    if (want > VALIDATE_MAX_BODY) {
+        http_error(req->fcgi, 413, "too_large", "The request body is over 65536 bytes.");
+        return 413;
+    }
+    req->body = malloc(want + 1);
+    if (!req->body) {
+        http_error(req->fcgi, 500, "internal", "Out of memory.");
+        return 500;
+    }
+    int got = want ? FCGX_GetStr(req->body, (int)want, req->fcgi->in) : 0;
+    if (got < 0 || (size_t)got != want) {
+        http_error(req->fcgi, 400, "invalid_body", "The request body ended early.");
+        return 400;
+    }
+    req->body[want] = 0;
+    req->body_len = want;
+    return 0;
+}
+
+void http_req_free(struct http_req *req)
+{
+    free(req->body);
+    req->body = NULL;
+}
+
+void http_reply(FCGX_Request *fcgi, int status, const char *body, size_t len, const char *extra)
+{
+    FCGX_FPrintF(fcgi->out,
+                 "Status: %d %s\r\n"
+                 "Cache-Control: no-store\r\n"
+                 "X-Content-Type-Options: nosniff\r\n"
+                 "%s%s\r\n",
+                 status, status_text(status),
+                 status == 204 ? "" : "Content-Type: application/json\r\n",
+                 extra ? extra : "");
+    if (body && len) FCGX_PutStr(body, (int)len, fcgi->out);
+}
+
+void http_error(FCGX_Request *fcgi, int status, const char *code, const char *message)
+{
+    json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message);
+    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (text) {
+        http_reply(fcgi, status, text, strlen(text), NULL);
+    } else {
+        static const char oom[] = "{\"error\":\"internal\",\"message\":\"Out of memory.\"}";
+        http_reply(fcgi, 500, oom, sizeof oom - 1, NULL);
+    }
+    free(text);
+    json_decref(o);
+}
+
+void http_finish(FCGX_Request *fcgi)
+{
+    FCGX_Finish_r(fcgi);
+    free(fcgi);
+}

@@ -1,0 +1,67 @@
+/* store.h: the data operations behind the API, each one transaction.
+ * Hashing happens before: these take pin/token/address hashes only. */
+#ifndef TUTURU_STORE_H
+#define TUTURU_STORE_H
+
+#include "buf.h"
+#include "db.h"
+
+#include <stdint.h>
+
+enum store_rc {
+    STORE_OK = 0,
+    STORE_ERR = -1,      /* database failure, logged */
+    STORE_FULL = 1,      /* join: two peers already there */
+    STORE_NO_PEER = 2,   /* send: alone in the room */
+    STORE_LIMITED = 3,   /* join: rate limit reached */
+    STORE_UNKNOWN = 4,   /* auth: no such token */
+};
+
+#define STORE_PEER_HEX 17   /* 16 hex + NUL */
+
+/* Count one join attempt from addr_hash in the current window. STORE_LIMITED
+ * (and *retry_after, seconds) when it is past limit. */
+enum store_rc store_rate_hit(struct db *db, const char *addr_hash, int64_t now,
+                             int limit, int window, int *retry_after);
+
+/* Add peer (id, token_hash) to the room of pin_hash, creating it. Sets
+ * *polite and *peers (1 or 2). STORE_FULL changes nothing. */
+enum store_rc store_join(struct db *db, const char *pin_hash, const char *peer_id,
+                         const char *token_hash, int64_t now, int *polite, int *peers);
+
+/* Find the peer of token_hash: STORE_OK with peer_id filled, or STORE_UNKNOWN. */
+enum store_rc store_auth(struct db *db, const char *token_hash, char peer_id[STORE_PEER_HEX]);
+
+/* Queue a message from peer_id to the other peer of its room. data is JSON
+ * text. STORE_NO_PEER when alone. Sets *seq. */
+enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
+                         const char *data, int64_t now, long long *seq);
+
+/* The heartbeat and acknowledgement of a poll: last_seen = now, delete the
+ * peer's messages with seq <= after. */
+enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now);
+
+/* Append the peer's messages with seq > after to out as the JSON reply
+ * {"messages":[...]} (at most about 1 MiB: the client polls again for the
+ * rest). Sets *count. Reads only, without a transaction. */
+enum store_rc store_fetch(struct db *db, const char *peer_id, long long after,
+                          struct buf *out, int *count);
+
+/* Remove peer_id: its messages, peer-left for the other peer, the room if
+ * empty. STORE_UNKNOWN when it is already gone. */
+enum store_rc store_leave(struct db *db, const char *peer_id, int64_t now);
+
+/* TTL cleanup: peers silent since before now-peer_grace leave, messages
+ * older than message_ttl and past join windows go. Sets *removed to the
+ * number of peers removed. */
+enum store_rc store_cleanup(struct db *db, int64_t now, int peer_grace, int message_ttl,
+                            int join_window, int *removed);
+
+/* The highest message seq ever assigned (0 if none). */
+enum store_rc store_max_seq(struct db *db, long long *seq);
+
+/* Call fn(peer_id, seq, arg) for each message with seq > after, in order. */
+enum store_rc store_each_new(struct db *db, long long after,
+                             void (*fn)(const char *peer_id, long long seq, void *arg), void *arg);
+
+#endif

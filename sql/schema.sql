@@ -1,0 +1,40 @@
+-- tuturu schema. Applied by the FastCGI program at start (idempotent).
+-- Design, who writes what, and the invariants: cgi-bin/db.c.
+
+-- A room is a hashed PIN with at most two peers in it.
+CREATE TABLE IF NOT EXISTS rooms (
+    id       INTEGER PRIMARY KEY,
+    pin_hash TEXT NOT NULL UNIQUE,      -- HMAC-SHA256(secret, "pin:" || pin)
+    created  INTEGER NOT NULL           -- unix seconds
+);
+
+CREATE TABLE IF NOT EXISTS peers (
+    id         TEXT PRIMARY KEY,        -- public random id (16 hex)
+    room_id    INTEGER NOT NULL REFERENCES rooms(id),
+    token_hash TEXT NOT NULL UNIQUE,    -- SHA-256 of the bearer token
+    polite     INTEGER NOT NULL CHECK (polite IN (0, 1)),
+    joined     INTEGER NOT NULL,
+    last_seen  INTEGER NOT NULL         -- last poll (the heartbeat)
+);
+CREATE INDEX IF NOT EXISTS peers_room ON peers(room_id);
+CREATE INDEX IF NOT EXISTS peers_last_seen ON peers(last_seen);
+
+-- Messages waiting for their recipient. seq is global and never reused
+-- (AUTOINCREMENT), so a recipient's cursor only moves forward.
+CREATE TABLE IF NOT EXISTS messages (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    peer_id TEXT NOT NULL,              -- recipient
+    type    TEXT NOT NULL,
+    data    TEXT NOT NULL,              -- JSON text, validated on the way in
+    created INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_peer ON messages(peer_id, seq);
+CREATE INDEX IF NOT EXISTS messages_created ON messages(created);
+
+-- Join attempts per client address and time window.
+CREATE TABLE IF NOT EXISTS join_rate (
+    addr_hash TEXT NOT NULL,            -- HMAC-SHA256(secret, "addr:" || address)
+    window    INTEGER NOT NULL,         -- unix seconds / join_window
+    count     INTEGER NOT NULL,
+    PRIMARY KEY (addr_hash, window)
+) WITHOUT ROWID;
