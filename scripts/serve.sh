@@ -46,6 +46,17 @@ chmod 600 "$state/secret"
 } > "$state/tuturu.conf.tmp"
 mv "$state/tuturu.conf.tmp" "$state/tuturu.conf"
 
+# lighttpd's own error pages, as JSON (errorfile-prefix in lighttpd.conf).
+mkdir -p "$state/errors"
+for code in 400 408 411 413 414 417 431 500 501 502 503 504 505; do
+    case $code in
+        413) e=too_large m="The request is too large." ;;
+        4*|501|505) e=bad_request m="The request is malformed or its headers are too large." ;;
+        *) e=unavailable m="The server is restarting or overloaded; try again." ;;
+    esac
+    printf '{"error":"%s","message":"%s"}\n' "$e" "$m" > "$state/errors/status.$code.html"
+done
+
 poll=$(sed -n 's/^poll_timeout = //p' "$state/tuturu.conf" | tail -n 1)
 read_timeout=$(( ${poll:-25} + 30 ))
 
