@@ -187,17 +187,20 @@ enum store_rc store_fetch(struct db *db, const char *peer_id, long long after,
                           struct buf *out, int *count)
 {
     sqlite3_stmt *st = db_stmt(db, S_FETCH,
-        "SELECT seq, type, data FROM messages WHERE peer_id = ?1 AND seq > ?2 ORDER BY seq");
+        /* Rows written by the API hold a checked type and jansson's JSON;
+         * quoting and checking again here keeps the reply valid JSON even
+         * for a row an operator wrote by hand. */
+        "SELECT seq, json_quote(type),"
+        " CASE WHEN json_valid(data) THEN data ELSE json_quote(data) END"
+        " FROM messages WHERE peer_id = ?1 AND seq > ?2 ORDER BY seq");
     if (!st || sqlite3_bind_text(st, 1, peer_id, -1, SQLITE_STATIC)
         || sqlite3_bind_int64(st, 2, after))
         return STORE_ERR;
-    int rc;
+    int rc = SQLITE_DONE;
     *count = 0;
     buf_puts(out, "{\"messages\":[");
     while (out->len < FETCH_MAX_BYTES && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        /* type matched [a-z][a-z0-9-]* and data was serialised by jansson on
-         * the way in: both go out as they are. */
-        buf_printf(out, "%s{\"seq\":%lld,\"type\":\"%s\",\"data\":%s}", *count ? "," : "",
+        buf_printf(out, "%s{\"seq\":%lld,\"type\":%s,\"data\":%s}", *count ? "," : "",
                    (long long)sqlite3_column_int64(st, 0), text(st, 1), text(st, 2));
         (*count)++;
     }
