@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <fcgiapp.h>
+#include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -169,6 +170,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* lighttpd gone: do not linger */
+    json_object_seed(0);              /* once, before threads make objects */
 
     if (FCGX_Init() != 0) snprintf(err, sizeof err, "FCGX_Init failed");
     else app.park = park_start(&app.cfg, err, sizeof err);
