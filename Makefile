@@ -48,7 +48,11 @@ unit: build/asan/unit
 
 fuzz-short: build/fuzz/request
 	@mkdir -p build/fuzz/corpus
-	build/fuzz/request -max_total_time=$(FUZZ_SECONDS) -max_len=70000 build/fuzz/corpus tests/fuzz/seeds 2>&1 | tail -n 3
+	@echo "fuzz: $(FUZZ_SECONDS) s of build/fuzz/request (log: build/fuzz/log)"
+	@build/fuzz/request -max_total_time=$(FUZZ_SECONDS) -max_len=70000 \
+	    -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/seeds > build/fuzz/log 2>&1 \
+	    || { tail -n 40 build/fuzz/log; echo "fuzz: FAILED (input saved in build/fuzz/)"; exit 1; }
+	@tail -n 2 build/fuzz/log
 
 fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-short

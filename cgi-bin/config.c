@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <jansson.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -64,15 +65,29 @@ static int read_secret_file(char **slot, const char *path, char *err, size_t err
         snprintf(err, errlen, "secret_file: cannot open %s: %s", path, strerror(errno));
         return -1;
     }
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    size_t n = fread(buf, 1, sizeof buf, f);
     fclose(f);
-    buf[n] = 0;
-    while (n && isspace((unsigned char)buf[n - 1])) buf[--n] = 0;
-    if (n == 0) {
-        snprintf(err, errlen, "secret_file: %s is empty", path);
+    if (n == sizeof buf) {
+        snprintf(err, errlen, "secret_file: %s is over %zu bytes", path, sizeof buf - 1);
         return -1;
     }
-    return set_str(slot, buf);
+    buf[n] = 0;
+    while (n && isspace((unsigned char)buf[n - 1])) buf[--n] = 0;
+    char *s = buf;
+    while (isspace((unsigned char)*s)) s++;
+    if (!*s || strpbrk(s, "\r\n") || strlen(s) != (size_t)(buf + n - s)) {
+        snprintf(err, errlen, "secret_file: %s must hold one non-empty line", path);
+        return -1;
+    }
+    return set_str(slot, s);
+}
+
+/* Strings end up in JSON answers: they must be valid UTF-8. */
+static int valid_utf8(const char *v)
+{
+    json_t *t = json_string(v);
+    json_decref(t);
+    return t != NULL;
 }
 
 int config_set(struct config *cfg, const char *name, const char *value,
@@ -85,6 +100,10 @@ int config_set(struct config *cfg, const char *name, const char *value,
         long n;
         switch (s->kind) {
         case K_STR:
+            if (!valid_utf8(value)) {
+                snprintf(err, errlen, "%s: not valid UTF-8", name);
+                return -1;
+            }
             if (set_str(slot, value) == 0) return 0;
             snprintf(err, errlen, "%s: out of memory", name);
             return -1;

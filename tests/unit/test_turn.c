@@ -1,0 +1,116 @@
+/* test_turn.c: the RTCIceServer list with coturn REST credentials (turn.c). */
+#include "unit.h"
+
+#include "turn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define SECRET "0123456789abcdef-secret"
+#define PEER "0123456789abcdef"
+#define NOW 1700000000
+
+/* A config with only what turn_add_servers reads. */
+static void make_cfg(struct config *cfg, const char *stun, const char *turn, int relay)
+{
+    char err[256];
+    memset(cfg, 0, sizeof *cfg);
+    assert_int_equal(config_set(cfg, "secret", SECRET, err, sizeof err), 0);
+    assert_int_equal(config_set(cfg, "stun_urls", stun, err, sizeof err), 0);
+    assert_int_equal(config_set(cfg, "turn_urls", turn, err, sizeof err), 0);
+    cfg->turn_ttl = 43200;
+    cfg->force_relay = relay;
+}
+
+/* turn_add_servers on a new object compared with the JSON text expect. */
+static void assert_servers(const char *stun, const char *turn, int relay, const char *expect)
+{
+    struct config cfg;
+    json_error_t jerr;
+    make_cfg(&cfg, stun, turn, relay);
+    json_t *obj = json_object(), *want = json_loads(expect, 0, &jerr);
+    assert_non_null(want);
+    int rc = turn_add_servers(obj, &cfg, PEER, NOW);
+    char *got = json_dumps(obj, JSON_COMPACT | JSON_SORT_KEYS);
+    int same = json_equal(obj, want);
+    if (!same) print_error("got %s\nwant %s\n", got, expect);
+    free(got);
+    json_decref(obj);
+    json_decref(want);
+    config_free(&cfg);
+    assert_int_equal(rc, 0);
+    assert_true(same);
+}
+
+static void empty_lists_give_no_servers(void **state)
+{
+    (void)state;
+    assert_servers("", "", 0, "{\"ice_servers\":[],\"ice_transport_policy\":\"all\"}");
+}
+
+static void stun_only_has_no_credentials(void **state)
+{
+    (void)state;
+    assert_servers("stun:a.example:3478", "", 0,
+                   "{\"ice_servers\":[{\"urls\":[\"stun:a.example:3478\"]}],"
+                   "\"ice_transport_policy\":\"all\"}");
+}
+
+static void turn_entry_has_expiry_username_and_hmac(void **state)
+{
+    (void)state;
+    /* printf %s 1700043200:0123456789abcdef
+     *   | openssl dgst -sha1 -hmac 0123456789abcdef-secret -binary | base64 */
+    assert_servers("", "turn:t.example:3478?transport=udp,turns:t.example:5349", 0,
+                   "{\"ice_servers\":[{\"urls\":[\"turn:t.example:3478?transport=udp\","
+                   "\"turns:t.example:5349\"],\"username\":\"1700043200:" PEER "\","
+                   "\"credential\":\"3mYR3QYpJMxU1H7G+R7dK6fX3Nw=\"}],"
+                   "\"ice_transport_policy\":\"all\"}");
+}
+
+static void stun_then_turn_in_that_order(void **state)
+{
+    (void)state;
+    assert_servers("stun:s", "turn:t", 0,
+                   "{\"ice_servers\":[{\"urls\":[\"stun:s\"]},{\"urls\":[\"turn:t\"],"
+                   "\"username\":\"1700043200:" PEER "\","
+                   "\"credential\":\"3mYR3QYpJMxU1H7G+R7dK6fX3Nw=\"}],"
+                   "\"ice_transport_policy\":\"all\"}");
+}
+
+static void force_relay_sets_policy_relay(void **state)
+{
+    (void)state;
+    assert_servers("", "", 1, "{\"ice_servers\":[],\"ice_transport_policy\":\"relay\"}");
+}
+
+static void url_lists_trim_spaces_and_drop_empty_items(void **state)
+{
+    (void)state;
+    assert_servers(" stun:a , ,\tstun:b,,", ", ,", 0,
+                   "{\"ice_servers\":[{\"urls\":[\"stun:a\",\"stun:b\"]}],"
+                   "\"ice_transport_policy\":\"all\"}");
+}
+
+static void null_url_lists_are_empty(void **state)
+{
+    (void)state;
+    struct config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    json_t *obj = json_object();
+    assert_int_equal(turn_add_servers(obj, &cfg, PEER, NOW), 0);
+    assert_int_equal(json_array_size(json_object_get(obj, "ice_servers")), 0);
+    json_decref(obj);
+}
+
+static const struct CMUnitTest tests[] = {
+    cmocka_unit_test(empty_lists_give_no_servers),
+    cmocka_unit_test(stun_only_has_no_credentials),
+    cmocka_unit_test(turn_entry_has_expiry_username_and_hmac),
+    cmocka_unit_test(stun_then_turn_in_that_order),
+    cmocka_unit_test(force_relay_sets_policy_relay),
+    cmocka_unit_test(url_lists_trim_spaces_and_drop_empty_items),
+    cmocka_unit_test(null_url_lists_are_empty),
+};
+
+UNIT_GROUP(unit_turn, "turn", tests, NULL, NULL);
