@@ -58,7 +58,7 @@ fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-short
 
 integration: build/asan/tuturu-api
-	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test --test-concurrency=1 tests/integration/
+	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/integration/
 
 test: check-deps unit fuzz-short integration
 

@@ -209,8 +209,12 @@ static int handle_leave(struct api_ctx *c, struct http_req *r)
     json_t *body = NULL;
     if (!token && !r->auth) {
         /* navigator.sendBeacon cannot set headers: the token is in the body,
-         * whatever the Content-Type says. */
-        if (!(body = read_object(r))) return 0;
+         * whatever the Content-Type says. No body: no token (401). */
+        if (http_read_body(r) != 0) return 0;
+        if (r->body_len && !(body = validate_json_object(r->body, r->body_len))) {
+            http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
+            return 0;
+        }
         token = json_string_value(json_object_get(body, "token"));
         if (!validate_token(token)) token = NULL;
     }

@@ -96,18 +96,20 @@ static void *cleaner(void *arg)
 
 static int usage(void)
 {
-    fprintf(stderr, "usage: tuturu-api [-c config-file]\n"
+    fprintf(stderr, "usage: tuturu-api [--check] [-c config-file]\n"
                     "Run by lighttpd as a FastCGI program (see lighttpd.conf); settings are\n"
-                    "read from the file, then from TUTURU_* environment variables.\n");
+                    "read from the file, then from TUTURU_* environment variables.\n"
+                    "--check: load the settings and the database, report, and exit.\n");
     return 2;
 }
 
-static int load(struct app *app, int argc, char **argv)
+static int load(struct app *app, int argc, char **argv, int *check)
 {
     const char *path = NULL;
     char err[1024];
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "-c") && i + 1 < argc) path = argv[++i];
+        else if (!strcmp(argv[i], "--check")) *check = 1;
         else return usage();
     }
     if (config_load(&app->cfg, path, err, sizeof err) < 0) {
@@ -150,8 +152,10 @@ int main(int argc, char **argv)
                       .stop_lock = PTHREAD_MUTEX_INITIALIZER,
                       .stop_cond = PTHREAD_COND_INITIALIZER};
     char err[512];
-    int rc = load(&app, argc, argv);
-    if (rc) {
+    int check = 0;
+    int rc = load(&app, argc, argv, &check);
+    if (rc || check) {
+        if (check && !rc) fprintf(stderr, "tuturu-api: settings and database %s are fine\n", app.cfg.db);
         config_free(&app.cfg);
         return rc;
     }

@@ -57,6 +57,10 @@ for code in 400 408 411 413 414 417 431 500 501 502 503 504 505; do
     printf '{"error":"%s","message":"%s"}\n' "$e" "$m" > "$state/errors/status.$code.html"
 done
 
+# A bad setting or an unwritable database stops us here, with the reason,
+# instead of lighttpd restarting a failing program behind 500s.
+"$bin" --check -c "$state/tuturu.conf" || die "fix the setting above (docs/config.md)"
+
 poll=$(sed -n 's/^poll_timeout = //p' "$state/tuturu.conf" | tail -n 1)
 read_timeout=$(( ${poll:-25} + 30 ))
 
