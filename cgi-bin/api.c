@@ -190,10 +190,9 @@ static int handle_poll(struct api_ctx *c, struct http_req *r)
         http_error(r->fcgi, 400, "invalid_after", "after must be a non-negative integer, given once.");
         return 0;
     }
+    beat_record(c->beats, peer, after, now_s());
     buf_reset(&c->out);
-    if (store_touch(c->db, peer, after, now_s()) != STORE_OK
-        || store_fetch(c->db, peer, after, &c->out, &count) != STORE_OK)
-        return db_failed(r);
+    if (store_fetch(c->db, peer, after, &c->out, &count) != STORE_OK) return db_failed(r);
     if (count > 0) {
         http_reply(r->fcgi, 200, c->out.data, c->out.len, NULL);
         return 0;

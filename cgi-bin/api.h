@@ -2,6 +2,7 @@
 #ifndef TUTURU_API_H
 #define TUTURU_API_H
 
+#include "beat.h"
 #include "buf.h"
 #include "config.h"
 #include "db.h"
@@ -14,6 +15,7 @@ struct api_ctx {
     const struct config *cfg;
     struct db *db;
     struct park *park;
+    struct beat_table *beats;
     struct buf out;
 };
 

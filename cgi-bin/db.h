@@ -11,6 +11,7 @@
 struct db {
     sqlite3 *h;
     sqlite3_stmt *stmts[DB_MAX_STMTS];
+    int writing;  /* holds the process's write lock (inside db_begin..commit) */
 };
 
 /* Open path with WAL, synchronous=NORMAL and a busy timeout. With migrate,
@@ -26,9 +27,11 @@ void db_close(struct db *db);
 sqlite3_stmt *db_stmt(struct db *db, int slot, const char *sql);
 
 /* BEGIN IMMEDIATE: a transaction that reads then writes takes the write lock
- * first, so it never fails with SQLITE_BUSY half way (see FACTS). Retries
- * while the database stays locked past the busy timeout, up to a bound.
- * Returns 0 or -1. */
+ * first, so it never fails with SQLITE_BUSY half way (see FACTS). Threads of
+ * this process queue on a mutex first: SQLite's busy handler would make them
+ * sleep and poll for the lock instead. Retries while the database stays
+ * locked (by another process) past the busy timeout, up to a bound.
+ * Returns 0, or -1 with no transaction and no lock held. */
 int db_begin(struct db *db);
 
 /* COMMIT, or ROLLBACK if it fails. Returns 0 or -1. */

@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <fcgiapp.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -31,6 +32,7 @@
 struct app {
     struct config cfg;
     struct park *park;
+    struct beat_table *beats;
     pthread_mutex_t accept_lock;
     pthread_mutex_t stop_lock;
     pthread_cond_t stop_cond;
@@ -41,7 +43,7 @@ static void *worker(void *arg)
 {
     struct app *app = arg;
     char err[512];
-    struct api_ctx ctx = {.cfg = &app->cfg, .park = app->park};
+    struct api_ctx ctx = {.cfg = &app->cfg, .park = app->park, .beats = app->beats};
     if (!(ctx.db = db_open(app->cfg.db, 0, err, sizeof err))) {
         log_msg("worker: %s", err);
         return NULL;
@@ -67,6 +69,17 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* One cleanup pass: heartbeats first, so that a peer that polled during the
+ * last second is not taken for silent. */
+static void clean_once(struct app *app, struct db *db)
+{
+    int removed = 0;
+    beat_flush(app->beats, db);
+    if (store_cleanup(db, (int64_t)time(NULL), app->cfg.peer_grace, app->cfg.message_ttl,
+                      app->cfg.join_window, &removed) == STORE_OK && removed)
+        park_notify(app->park);
+}
+
 static void *cleaner(void *arg)
 {
     struct app *app = arg;
@@ -76,13 +89,14 @@ static void *cleaner(void *arg)
         log_msg("cleanup: %s", err);
         return NULL;
     }
+    unsigned ticks = 0;
     pthread_mutex_lock(&app->stop_lock);
     while (!app->stopping) {
         pthread_mutex_unlock(&app->stop_lock);
-        int removed = 0;
-        if (store_cleanup(db, (int64_t)time(NULL), app->cfg.peer_grace, app->cfg.message_ttl,
-                          app->cfg.join_window, &removed) == STORE_OK && removed)
-            park_notify(app->park);
+        clean_once(app, db);
+        /* Thousands of polls released leave freed memory behind: give it
+         * back to the system now and then. */
+        if (++ticks % 30 == 0) malloc_trim(0);
         struct timespec until;
         clock_gettime(CLOCK_REALTIME, &until);
         until.tv_sec += 1;
@@ -90,6 +104,7 @@ static void *cleaner(void *arg)
         if (!app->stopping) pthread_cond_timedwait(&app->stop_cond, &app->stop_lock, &until);
     }
     pthread_mutex_unlock(&app->stop_lock);
+    beat_flush(app->beats, db); /* the last second's heartbeats */
     db_close(db);
     return NULL;
 }
@@ -177,9 +192,11 @@ int main(int argc, char **argv)
     json_object_seed(0);              /* once, before threads make objects */
 
     if (FCGX_Init() != 0) snprintf(err, sizeof err, "FCGX_Init failed");
+    else if (!(app.beats = beat_new())) snprintf(err, sizeof err, "out of memory");
     else app.park = park_start(&app.cfg, err, sizeof err);
     if (!app.park) {
         log_msg("start: %s", err);
+        beat_free(app.beats);
         config_free(&app.cfg);
         return 1;
     }
@@ -198,6 +215,7 @@ int main(int argc, char **argv)
     for (int i = 0; i < started; i++) pthread_join(threads[i], NULL);
     if (started >= 0) pthread_join(clean, NULL);
     park_stop(app.park);
+    beat_free(app.beats);
     rc = started == app.cfg.threads ? 0 : 1;
     config_free(&app.cfg);
     log_msg("stopped%s", sig ? " by signal" : "");

@@ -14,9 +14,11 @@
  * On a wake-up it asks the database for messages with seq above the highest
  * seq it has seen (one range read on the primary key) and answers the parked
  * polls of their recipients. A WAL write is seen by inotify a moment before
- * the commit is visible, so an inotify wake also schedules one re-scan a few
- * milliseconds later; and a slow tick re-scans regardless, for filesystems
- * without inotify (NFS on shared hosts).
+ * the commit is visible, and one commit writes several pages, so an inotify
+ * wake schedules one scan a couple of milliseconds later instead of scanning
+ * at once; this process's own commits come through the eventfd and are
+ * scanned at once. A slow tick scans regardless, for filesystems without
+ * inotify (NFS on shared hosts).
  *
  * A poll handed over is first checked for messages committed before it was
  * parked (they might be below the seen seq already), so none is missed.
@@ -45,7 +47,7 @@
 #include <unistd.h>
 
 #define BUCKETS 16384
-#define RESCAN_MS 3       /* after an inotify wake: the commit is visible by then */
+#define RESCAN_MS 2       /* after an inotify wake: the commit is visible by then */
 #define TICK_MS 250       /* fallback scan without any wake-up */
 #define MAX_EVENTS 256
 
@@ -130,6 +132,10 @@ static void answer(struct park *p, FCGX_Request *req, const char *peer, long lon
         http_reply(req, 200, p->out.data, p->out.len, NULL);
     else
         http_error(req, 503, "unavailable", "The database is not available; poll again.");
+    /* A poll is a GET: lighttpd has sent all it will send. Detached, the
+     * close skips libfcgi's shutdown-and-drain, which would block this thread
+     * until lighttpd closes its end, one held poll after another. */
+    FCGX_Detach(req);
     http_finish(req);
 }
 
@@ -265,18 +271,25 @@ static void *waker(void *arg)
             http_finish(e->req); /* the client is gone: nothing to say */
             free(e);
         }
+        int due = n == 0; /* the tick, a deadline or a re-scan is due */
         for (int i = 0; i < n; i++) {
             if (evs[i].data.ptr == &p->infd) {
+                /* One commit writes several WAL pages, each an event: scan
+                 * once, shortly after, when the commit is visible. */
                 drain_inotify(p);
-                rescan_at = now_ms() + RESCAN_MS;
+                if (!rescan_at) rescan_at = now_ms() + RESCAN_MS;
             } else if (evs[i].data.ptr == &p->evfd) {
                 stopping = drain_queue(p);
+                due = 1;
             }
         }
         if (stopping) break;
         int64_t now = now_ms();
-        if (rescan_at && rescan_at <= now) rescan_at = 0;
-        scan(p);
+        if (rescan_at && rescan_at <= now) {
+            rescan_at = 0;
+            due = 1;
+        }
+        if (due) scan(p);
         expire(p, now);
     }
     while (p->head) answer_entry(p, p->head);

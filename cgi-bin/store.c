@@ -169,18 +169,28 @@ enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
     return finish(db, rc);
 }
 
-enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now)
+enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n)
 {
     sqlite3_stmt *touch = db_stmt(db, S_TOUCH,
-        "UPDATE peers SET last_seen = ?2 WHERE id = ?1 AND last_seen <> ?2");
+        "UPDATE peers SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2");
     sqlite3_stmt *ack = db_stmt(db, S_ACK, "DELETE FROM messages WHERE peer_id = ?1 AND seq <= ?2");
-    if (!touch || !ack || sqlite3_bind_text(touch, 1, peer_id, -1, SQLITE_STATIC)
-        || sqlite3_bind_int64(touch, 2, now) || sqlite3_bind_text(ack, 1, peer_id, -1, SQLITE_STATIC)
-        || sqlite3_bind_int64(ack, 2, after))
-        return STORE_ERR;
-    if (db_begin(db) < 0) return STORE_ERR;
-    if (db_step_done(db, touch) < 0 || db_step_done(db, ack) < 0) return finish(db, STORE_ERR);
+    if (!touch || !ack || db_begin(db) < 0) return STORE_ERR;
+    for (size_t i = 0; i < n; i++) {
+        const struct store_beat *b = &beats[i];
+        if (sqlite3_bind_text(touch, 1, b->peer, -1, SQLITE_STATIC)
+            || sqlite3_bind_int64(touch, 2, b->when) || db_step_done(db, touch) < 0
+            || sqlite3_bind_text(ack, 1, b->peer, -1, SQLITE_STATIC)
+            || sqlite3_bind_int64(ack, 2, b->after) || db_step_done(db, ack) < 0)
+            return finish(db, STORE_ERR);
+    }
     return finish(db, STORE_OK);
+}
+
+enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now)
+{
+    struct store_beat b = {.after = after, .when = now};
+    snprintf(b.peer, sizeof b.peer, "%s", peer_id);
+    return store_beats(db, &b, 1);
 }
 
 enum store_rc store_fetch(struct db *db, const char *peer_id, long long after,

@@ -37,8 +37,19 @@ enum store_rc store_auth(struct db *db, const char *token_hash, char peer_id[STO
 enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
                          const char *data, int64_t now, long long *seq);
 
-/* The heartbeat and acknowledgement of a poll: last_seen = now, delete the
- * peer's messages with seq <= after. */
+/* The heartbeat and acknowledgement of a poll. */
+struct store_beat {
+    char peer[STORE_PEER_HEX];
+    long long after;  /* the client has every message up to this seq */
+    int64_t when;     /* when it polled */
+};
+
+/* In one transaction, for each beat: last_seen = max(last_seen, when), and
+ * delete the peer's messages with seq <= after. Peers that are gone are
+ * skipped. */
+enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n);
+
+/* store_beats for one poll, at once. */
 enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now);
 
 /* Append the peer's messages with seq > after to out as the JSON reply

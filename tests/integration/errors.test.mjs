@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { assertError, freshPin, joinPair, rawRequest, startServer } from './harness.mjs';
+import { assertError, freshPin, joinPair, rawRequest, sql, startServer, waitFor } from './harness.mjs';
 
 const LIMIT = 65536;
 
@@ -63,6 +63,20 @@ describe('errors', () => {
     const now = srv.snapshot();
     assertUnchanged(before, now);
     known = now;
+    return r;
+  }
+  /**
+   * Poll as b, then wait for the poll's heartbeat and acknowledgement, which
+   * the server writes in the background within a second, so that they do not
+   * land during the next case. b's last_seen is first set a second back (far
+   * inside peer_grace), and the poll's heartbeat moves it forward.
+   */
+  async function pollAndSettle(query) {
+    changed();
+    const [{ marker }] = sql(srv.db, `UPDATE peers SET last_seen = unixepoch() - 1 WHERE id = '${b.peer}' RETURNING last_seen AS marker`);
+    const r = await srv.request('GET', `/api/poll?${query}`, { token: b.token });
+    await waitFor(() => sql(srv.db, `SELECT last_seen FROM peers WHERE id = '${b.peer}'`)[0]?.last_seen > marker,
+      5000, "the poll's heartbeat to be written");
     return r;
   }
   const post = (path, body, headers = {}) => srv.request('POST', path, { body, headers });
@@ -189,7 +203,7 @@ describe('errors', () => {
       changed();
       const sent = await srv.send(a.token, 'ping', 1);
       assert.equal(sent.status, 202, sent.text);
-      const r = await srv.request('GET', `/api/poll?x=1&after=${sent.json.seq - 1}&y`, { token: b.token });
+      const r = await pollAndSettle(`x=1&after=${sent.json.seq - 1}&y`);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.json.messages[0].seq, sent.json.seq);
     });
@@ -257,7 +271,7 @@ describe('errors', () => {
       const body = paddedSend(LIMIT);
       const r = await srv.request('POST', '/api/send', { token: a.token, body });
       assert.equal(r.status, 202, r.text);
-      const p = await srv.poll(b.token, r.json.seq - 1);
+      const p = await pollAndSettle(`after=${r.json.seq - 1}`);
       assert.equal(p.status, 200);
       assert.equal(p.json.messages[0].seq, r.json.seq);
       assert.deepEqual(p.json.messages[0].data, JSON.parse(body).data);
