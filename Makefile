@@ -15,7 +15,7 @@ SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 
-.PHONY: all test unit integration run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration web browser run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -60,7 +60,15 @@ fuzz: fuzz-short
 integration: build/asan/tuturu-api
 	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/integration/
 
-test: check-deps unit fuzz-short integration
+# The page's reducer, transport and negotiation logic, no browser.
+web:
+	node --test tests/web/
+
+# Real Chromium pages calling each other through the real server.
+browser: build/asan/tuturu-api
+	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/browser/
+
+test: check-deps unit fuzz-short integration web browser
 
 run: check-deps build/tuturu-api
 	PORT=$(PORT) scripts/serve.sh
