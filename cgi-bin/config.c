@@ -33,7 +33,7 @@ static const struct setting settings[] = {
     S(turn_ttl, K_INT, "43200", 60, 7 * 86400),
     S(join_limit, K_INT, "30", 1, 1000000),
     S(join_window, K_INT, "60", 1, 86400),
-    S(threads, K_INT, "4", 1, 64),
+    S(threads, K_INT, "2", 1, 64),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -29,8 +29,8 @@
  * 5 s busy timeout, so concurrent writers queue instead of failing with
  * "database is locked"; within one process they queue on a mutex, which
  * wakes the next writer at once where SQLite's busy handler would sleep.
- * Connections map the file (mmap_size), so reading a page another
- * connection changed costs no read() call. synchronous=NORMAL survives a process crash (WAL
+ * (mmap_size was tried: SQLite then remapped the file about once a request,
+ * and the TLB shootdowns across threads cost more than the reads it saved.) synchronous=NORMAL survives a process crash (WAL
  * frames are in the OS's cache); only a power cut can lose the last commits.
  * No statement stays un-reset after a call: an open read snapshot would hide
  * new rows from a waiting poll and stop checkpoints.
@@ -79,8 +79,7 @@ struct db *db_open(const char *path, int migrate, char *err, size_t errlen)
         goto fail;
     }
     if (sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS) != SQLITE_OK
-        || exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"
-                    " PRAGMA mmap_size=268435456;", why, sizeof why) < 0)
+        || exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", why, sizeof why) < 0)
         goto fail;
     if (migrate && exec(db, tuturu_schema_sql, why, sizeof why) < 0) goto fail;
     /* Prove we can write: an unwritable database must fail at start. */

@@ -67,7 +67,8 @@ read_timeout=$(( ${poll:-25} + 30 ))
 # As many descriptors as allowed, up to 32768 (10,000 held polls need that).
 hard=$(ulimit -Hn)
 case $hard in unlimited) fds=32768;; *) fds=$(( hard < 32768 ? hard : 32768 ));; esac
-conns=$(( fds / 3 ))
+# A proxied poll holds 2 descriptors (client + backend); keep some spare.
+conns=$(( fds / 2 - 100 ))
 
 sed -e "s|@PORT@|$port|g" -e "s|@BIND@|$bind|g" -e "s|@STATE@|$state|g" \
     -e "s|@HTDOCS@|$htdocs|g" -e "s|@API_BIN@|$bin|g" \

@@ -68,7 +68,7 @@ static void defaults_with_secret_from_env(void **state)
     assert_int_equal(f->cfg.turn_ttl, 43200);
     assert_int_equal(f->cfg.join_limit, 30);
     assert_int_equal(f->cfg.join_window, 60);
-    assert_int_equal(f->cfg.threads, 4);
+    assert_int_equal(f->cfg.threads, 2);
 }
 
 static void missing_secret_is_an_error(void **state)
@@ -176,7 +176,7 @@ static void file_with_comments_and_blank_lines(void **state)
     assert_string_equal(f->cfg.secret, SECRET);
     assert_string_equal(f->cfg.turn_urls, "turn:t.example:3478");
     assert_string_equal(f->cfg.db, "/tmp/x y.db");
-    assert_int_equal(f->cfg.threads, 4); /* untouched default */
+    assert_int_equal(f->cfg.threads, 2); /* untouched default */
 }
 
 static void file_line_without_equals_names_line(void **state)
