@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   TOP, T, startServer, launchBrowser, openPage, joinPin, waitState, waitRemoteVideoPlaying,
-  connectedPair, closePages, explain, testPin,
+  connectedPair, testPin, withPages,
 } from './harness.mjs';
 
 const TEST_MS = 150000;
@@ -23,15 +23,6 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-/** Run body(pages) with failure diagnostics; close every page it opened. */
-async function withPages(body) {
-  const pages = [];
-  try {
-    await explain(pages, () => body(pages));
-  } finally {
-    await closePages(...pages);
-  }
-}
 
 const localTrack = (page, kind) => page.evaluate((k) => {
   const s = document.querySelector('#local-video').srcObject;

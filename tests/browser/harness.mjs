@@ -200,3 +200,13 @@ export async function explain(pages, fn) {
 export async function closePages(...pages) {
   await Promise.all(pages.filter(Boolean).map((p) => p.context().close().catch(() => {})));
 }
+
+/** Run body(pages) with failure diagnostics; close every page it opened. */
+export async function withPages(body) {
+  const pages = [];
+  try {
+    await explain(pages, () => body(pages));
+  } finally {
+    await closePages(...pages);
+  }
+}

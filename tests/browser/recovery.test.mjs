@@ -2,7 +2,7 @@
 import test, { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  T, startServer, launchBrowser, waitState, waitRemoteVideoPlaying, connectedPair, closePages, explain,
+  T, startServer, launchBrowser, waitState, waitRemoteVideoPlaying, connectedPair, withPages,
 } from './harness.mjs';
 
 const TEST_MS = 150000;
@@ -22,14 +22,6 @@ after(async () => {
   if (srv) await srv.stop();
 });
 
-async function withPages(body) {
-  const pages = [];
-  try {
-    await explain(pages, () => body(pages));
-  } finally {
-    await closePages(...pages);
-  }
-}
 
 const remoteStreamId = (page) => page.evaluate(() => {
   const s = document.querySelector('#remote-video').srcObject;
