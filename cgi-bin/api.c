@@ -180,19 +180,33 @@ static int handle_send(struct api_ctx *c, struct http_req *r)
     return 0;
 }
 
+/* Authorise, parse the cursor and fetch. Returns 0 with the reply in c->out
+ * and *count set, or -1 when an error reply was sent. */
+static int poll_read(struct api_ctx *c, struct http_req *r, char peer[STORE_PEER_HEX],
+                     long long *after, int *count)
+{
+    if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return -1;
+    if (validate_after(r->query, after) < 0) {
+        http_error(r->fcgi, 400, "invalid_after", "after must be a non-negative integer, given once.");
+        return -1;
+    }
+    buf_reset(&c->out);
+    if (store_fetch(c->db, peer, *after, &c->out, count) == STORE_OK) return 0;
+    db_failed(r);
+    return -1;
+}
+
 static int handle_poll(struct api_ctx *c, struct http_req *r)
 {
     char peer[STORE_PEER_HEX];
     long long after = 0;
     int count = 0;
-    if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
-    if (validate_after(r->query, &after) < 0) {
-        http_error(r->fcgi, 400, "invalid_after", "after must be a non-negative integer, given once.");
-        return 0;
-    }
+    /* One read transaction for the token and the messages. */
+    if (db_read_begin(c->db) < 0) return db_failed(r);
+    int rc = poll_read(c, r, peer, &after, &count);
+    db_read_end(c->db);
+    if (rc < 0) return 0;
     beat_record(c->beats, peer, after, now_s());
-    buf_reset(&c->out);
-    if (store_fetch(c->db, peer, after, &c->out, &count) != STORE_OK) return db_failed(r);
     if (count > 0) {
         http_reply(r->fcgi, 200, c->out.data, c->out.len, NULL);
         return 0;

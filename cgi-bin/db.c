@@ -157,6 +157,21 @@ void db_rollback(struct db *db)
     end_write(db);
 }
 
+int db_read_begin(struct db *db)
+{
+    if (sqlite3_exec(db->h, "BEGIN", NULL, NULL, NULL) == SQLITE_OK) return 0;
+    db_log(db, "begin read");
+    return -1;
+}
+
+void db_read_end(struct db *db)
+{
+    if (sqlite3_get_autocommit(db->h)) return;
+    if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) != SQLITE_OK
+        && sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL) != SQLITE_OK)
+        db_log(db, "end read");
+}
+
 int db_step_done(struct db *db, sqlite3_stmt *st)
 {
     int rc = sqlite3_step(st);

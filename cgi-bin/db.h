@@ -38,6 +38,13 @@ int db_begin(struct db *db);
 int db_commit(struct db *db);
 void db_rollback(struct db *db);
 
+/* A read transaction: the statements between see one snapshot and take the
+ * WAL read lock once instead of once each. db_read_begin returns 0 or -1;
+ * db_read_end never fails (a failed COMMIT is rolled back). Hold it only for
+ * the span of one request: an open snapshot hides new rows. */
+int db_read_begin(struct db *db);
+void db_read_end(struct db *db);
+
 /* Run a statement that returns no rows; 0 on SQLITE_DONE, else -1. Resets. */
 int db_step_done(struct db *db, sqlite3_stmt *st);
 

@@ -197,8 +197,9 @@ static void on_new(const char *peer, long long seq, void *arg)
 static void scan(struct park *p)
 {
     struct hit_list h = {p, NULL, p->seen};
-    if (store_each_new(p->db, p->seen, on_new, &h) != STORE_OK) return;
-    p->seen = h.last;
+    /* One read transaction for the scan and the answers it leads to. */
+    if (db_read_begin(p->db) < 0) return;
+    if (store_each_new(p->db, p->seen, on_new, &h) == STORE_OK) p->seen = h.last;
     while (h.hits) {
         struct parked *e = h.hits;
         h.hits = e->next;
@@ -206,6 +207,7 @@ static void scan(struct park *p)
         answer(p, e->req, e->peer, e->after);
         free(e);
     }
+    db_read_end(p->db);
 }
 
 static void expire(struct park *p, int64_t now)
