@@ -17,7 +17,6 @@ CREATE TABLE IF NOT EXISTS peers (
     last_seen  INTEGER NOT NULL         -- last poll (the heartbeat)
 );
 CREATE INDEX IF NOT EXISTS peers_room ON peers(room_id);
-CREATE INDEX IF NOT EXISTS peers_last_seen ON peers(last_seen);
 
 -- Messages waiting for their recipient. seq is global and never reused
 -- (AUTOINCREMENT), so a recipient's cursor only moves forward.
@@ -29,7 +28,12 @@ CREATE TABLE IF NOT EXISTS messages (
     created INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(peer_id, seq);
-CREATE INDEX IF NOT EXISTS messages_created ON messages(created);
+
+-- The once-a-second cleanup scans peers and messages (both small: peers in
+-- calls, messages not yet delivered) rather than keep indexes on last_seen
+-- and created that every heartbeat and every message would have to update.
+DROP INDEX IF EXISTS peers_last_seen;
+DROP INDEX IF EXISTS messages_created;
 
 -- Join attempts per client address and time window.
 CREATE TABLE IF NOT EXISTS join_rate (
