@@ -22,7 +22,7 @@ die() { echo "serve: $*" >&2; exit 1; }
 command -v lighttpd >/dev/null || die "lighttpd is not installed (run scripts/setup)"
 case $port in ''|*[!0-9]*) die "PORT must be a number, got '$port'";; esac
 
-mkdir -p "$state/run" "$state/log"
+mkdir -p "$state/run" "$state/log" "$state/cache"
 chmod 700 "$state" "$state/run"
 state=$(cd "$state" && pwd)
 
