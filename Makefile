@@ -15,7 +15,7 @@ SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 
-.PHONY: all test unit integration web browser run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration turn web browser run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -57,8 +57,14 @@ fuzz-short: build/fuzz/request
 fuzz: FUZZ_SECONDS = 600
 fuzz: fuzz-short
 
+# The API suites run without coturn (TURN=0): faster, and independent of it.
 integration: build/asan/tuturu-api
-	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/integration/
+	TURN=0 TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/integration/
+
+# coturn beside the real server: credentials, the production template's
+# refusals, process handling.
+turn: build/asan/tuturu-api
+	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/turn/
 
 # The page's reducer, transport and negotiation logic, no browser.
 web:
@@ -66,20 +72,20 @@ web:
 
 # Real Chromium pages calling each other through the real server.
 browser: build/asan/tuturu-api
-	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/browser/
+	TURN=0 TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/browser/
 
-test: check-deps unit fuzz-short integration web browser
+test: check-deps unit fuzz-short integration turn web browser
 
 run: check-deps build/tuturu-api
 	PORT=$(PORT) scripts/serve.sh
 
 bench: check-deps build/tuturu-api
-	bench/run
+	TURN=0 bench/run
 
 install: build/tuturu-api
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuturu
 	install -m 755 build/tuturu-api $(DESTDIR)$(PREFIX)/bin/tuturu-api
-	cp -R htdocs sql lighttpd.conf $(DESTDIR)$(PREFIX)/share/tuturu/
+	cp -R htdocs sql lighttpd.conf turnserver.conf $(DESTDIR)$(PREFIX)/share/tuturu/
 
 clean:
 	rm -rf build

@@ -1,5 +1,6 @@
 #!/bin/sh
-# Start lighttpd + the tuturu FastCGI program in the foreground; Ctrl-C stops both.
+# Start lighttpd + the tuturu FastCGI program in the foreground, with coturn
+# (the TURN relay) beside them; Ctrl-C stops all three.
 #
 # Everything generated (config, secret, database, sockets, logs) goes under one
 # state directory. Settings come from the environment:
@@ -8,6 +9,11 @@
 #   BIND          listen address             (default: 127.0.0.1)
 #   TUTURU_BIN    FastCGI program            (default: build/tuturu-api)
 #   TUTURU_<NAME> any program setting, e.g. TUTURU_POLL_TIMEOUT=5 (docs/config.md)
+#   FORCE_RELAY   1: calls go through the relay only (TUTURU_FORCE_RELAY)
+#   TURN          0: no coturn, and no TURN URLs unless TUTURU_TURN_URLS lists some
+#   TURN_PORT, TURN_TLS_PORT, TURN_MIN_PORT, TURN_MAX_PORT, TURN_HOST,
+#   TURN_RELAY_IP, TURN_EXTERNAL_IP, TURN_REALM, TURN_CERT, TURN_KEY,
+#   TURN_LOOPBACK_PEERS: docs/turn.md
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -21,6 +27,33 @@ die() { echo "serve: $*" >&2; exit 1; }
 [ -x "$bin" ] || die "$bin is not built (run make)"
 command -v lighttpd >/dev/null || die "lighttpd is not installed (run scripts/setup)"
 case $port in ''|*[!0-9]*) die "PORT must be a number, got '$port'";; esac
+
+# coturn's settings (docs/turn.md). Its own URLs become the ICE servers unless
+# the operator lists others, even an empty list.
+turn=${TURN:-1}
+turn_port=${TURN_PORT:-3478}
+turn_tls_port=${TURN_TLS_PORT:-5349}
+turn_min_port=${TURN_MIN_PORT:-49152}
+turn_max_port=${TURN_MAX_PORT:-65535}
+case $turn in 0|1) ;; *) die "TURN must be 0 or 1, got '$turn'";; esac
+for v in "$turn_port" "$turn_tls_port" "$turn_min_port" "$turn_max_port"; do
+    case $v in ''|*[!0-9]*) die "TURN ports must be numbers, got '$v'";; esac
+done
+if [ -n "${FORCE_RELAY:-}" ] && [ -z "${TUTURU_FORCE_RELAY+set}" ]; then
+    export TUTURU_FORCE_RELAY="$FORCE_RELAY"
+fi
+if [ "$turn" = 1 ]; then
+    command -v turnserver >/dev/null || die "coturn is not installed (run scripts/setup, or TURN=0)"
+    case $bind in
+        0.0.0.0) relay_ip=${TURN_RELAY_IP:-$(hostname -I 2>/dev/null | tr ' ' '\n' | grep -m 1 '^[0-9.]*$' || true)} ;;
+        *) relay_ip=${TURN_RELAY_IP:-$bind} ;;
+    esac
+    case $relay_ip in *.*.*.*) ;; *) die "TURN_RELAY_IP must be this machine's IPv4 address, got '$relay_ip'";; esac
+    turn_host=${TURN_HOST:-${TURN_EXTERNAL_IP:-$relay_ip}}
+    [ -n "${TUTURU_STUN_URLS+set}" ] || export TUTURU_STUN_URLS="stun:$turn_host:$turn_port"
+    [ -n "${TUTURU_TURN_URLS+set}" ] || export TUTURU_TURN_URLS="turn:$turn_host:$turn_port?transport=udp,\
+turn:$turn_host:$turn_port?transport=tcp,turns:$turn_host:$turn_tls_port?transport=tcp"
+fi
 
 mkdir -p "$state/run" "$state/log" "$state/cache"
 chmod 700 "$state" "$state/run"
@@ -75,6 +108,73 @@ sed -e "s|@PORT@|$port|g" -e "s|@BIND@|$bind|g" -e "s|@STATE@|$state|g" \
     -e "s|@READ_TIMEOUT@|$read_timeout|g" -e "s|@MAX_FDS@|$fds|g" \
     -e "s|@MAX_CONNS@|$conns|g" \
     "$top/lighttpd.conf" > "$state/lighttpd.conf"
+
+# coturn: its config from turnserver.conf (mode 600: the secret is in it), a
+# self-signed certificate for turns: unless TURN_CERT/TURN_KEY name a real one,
+# and the process. setpriv makes the kernel send it SIGTERM when its parent
+# dies; its parent is this process, which becomes lighttpd below (exec keeps
+# the pid), so however lighttpd ends (Ctrl-C, SIGTERM, SIGKILL) coturn ends.
+port_used() { # port tcp|udp: listened on (tcp) or bound (udp) on this machine
+    cat "/proc/net/$2" "/proc/net/${2}6" 2>/dev/null | awk -v p="$(printf ':%04X' "$1")" \
+        -v st="$([ "$2" = tcp ] && echo 0A || echo 07)" '$2 ~ p "$" && $4 == st { f = 1 } END { exit !f }'
+}
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+start_coturn() {
+    cert=${TURN_CERT:-$state/turn-cert.pem}
+    key=${TURN_KEY:-$state/turn-key.pem}
+    if [ -n "${TURN_CERT:-}${TURN_KEY:-}" ]; then
+        openssl x509 -in "$cert" -noout 2>/dev/null && [ -r "$key" ] ||
+            die "TURN_CERT and TURN_KEY must name a PEM certificate and its key"
+    fi
+    case $turn_host in *[!0-9.]*) check=-checkhost san=DNS ;; *) check=-checkip san=IP ;; esac
+    # (remade when missing, expiring within a day, or made for another host)
+    if [ -z "${TURN_CERT:-}" ] && ! { made=$(openssl x509 -in "$cert" -noout -checkend 86400 \
+            "$check" "$turn_host" 2>/dev/null) && [ -z "${made##*' does match'*}" ]; }; then
+        openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 365 \
+            -subj "/CN=$turn_host" -addext "subjectAltName=$san:$turn_host" \
+            -keyout "$key" -out "$cert" 2>/dev/null || die "openssl could not make $cert"
+        chmod 600 "$key"
+    fi
+    case $relay_ip in 127.*) loopback=${TURN_LOOPBACK_PEERS:-1} ;; *) loopback=0 ;; esac
+    {
+        sed -e "s|@LISTEN_IP@|$bind|g" -e "s|@PORT@|$turn_port|g" -e "s|@TLS_PORT@|$turn_tls_port|g" \
+            -e "s|@CERT@|$cert|g" -e "s|@PKEY@|$key|g" -e "s|@RELAY_IP@|$relay_ip|g" \
+            -e "s|@MIN_PORT@|$turn_min_port|g" -e "s|@MAX_PORT@|$turn_max_port|g" \
+            -e "s|@SECRET@|$(cat "$state/secret")|g" -e "s|@REALM@|${TURN_REALM:-tuturu}|g" \
+            -e "s|@STATE@|$state|g" "$top/turnserver.conf"
+        [ -z "${TURN_EXTERNAL_IP:-}" ] || printf '%s\n' '' \
+            '# TURN_EXTERNAL_IP: the public address that NAT maps to relay-ip' \
+            "external-ip=$TURN_EXTERNAL_IP"
+        [ "$loopback" = 0 ] || printf '%s\n' '' \
+            '# Added by serve.sh for a relay on loopback (a local run, a test): two browsers' \
+            '# on this machine relay to each other via 127.0.0.1. Never in production.' \
+            'allow-loopback-peers' 'allowed-peer-ip=127.0.0.1'
+    } > "$state/turnserver.conf.tmp"
+    chmod 600 "$state/turnserver.conf.tmp"
+    mv "$state/turnserver.conf.tmp" "$state/turnserver.conf"
+
+    # coturn retries a busy port for ever (and shares it with another coturn
+    # through SO_REUSEPORT): refuse to start instead.
+    for used in "$turn_port udp" "$turn_port tcp" "$turn_tls_port tcp"; do
+        set -- $used
+        ! port_used "$1" "$2" || die "$2 port $1 is taken (a system coturn? systemctl disable --now coturn); set TURN_PORT/TURN_TLS_PORT, or TURN=0"
+    done
+    command -v setpriv >/dev/null || die "setpriv (util-linux) is missing"
+    setpriv --pdeathsig TERM turnserver -c "$state/turnserver.conf" \
+        </dev/null >>"$state/log/turnserver-stderr.log" 2>&1 &
+    coturn=$!
+    # Up when its three listeners are (bounded); a bad setting ends it before.
+    tries=0
+    until port_used "$turn_port" udp && port_used "$turn_port" tcp && port_used "$turn_tls_port" tcp; do
+        alive $coturn || die "coturn stopped at start: $(tail -n 5 "$state/log/turnserver.log" 2>/dev/null)"
+        tries=$((tries + 1))
+        [ $tries -le 150 ] || die "coturn did not listen within 15 s (see $state/log/turnserver.log)"
+        sleep 0.1
+    done
+    echo "tuturu: TURN relay on $turn_host:$turn_port (TLS $turn_tls_port), log in $state/log/turnserver.log"
+}
+[ "$turn" = 0 ] || start_coturn
 
 echo "tuturu: http://$bind:$port/  (state in $state; Ctrl-C stops)"
 exec lighttpd -D -f "$state/lighttpd.conf"

@@ -59,13 +59,14 @@ async function waitHealthy(base, child, output, ms) {
 }
 
 /**
- * Start the server; settings are TUTURU_<NAME> values (e.g. { POLL_TIMEOUT: 5 }).
+ * Start the server; settings are TUTURU_<NAME> values (e.g. { POLL_TIMEOUT: 5 }),
+ * extraEnv other serve.sh variables (e.g. { TURN: '1', TURN_PORT: ... }).
  * Resolves with { base, port, state, stop() }.
  */
-export async function startServer(settings = {}) {
+export async function startServer(settings = {}, extraEnv = {}) {
   const state = mkdtempSync(join(tmpdir(), 'tuturu-web-'));
   const port = await freePort();
-  const env = { ...process.env, TUTURU_STATE: state, PORT: String(port), TUTURU_BIN: binary(), HTDOCS: join(TOP, 'htdocs') };
+  const env = { ...process.env, ...extraEnv, TUTURU_STATE: state, PORT: String(port), TUTURU_BIN: binary(), HTDOCS: join(TOP, 'htdocs') };
   for (const [k, v] of Object.entries(settings)) env[`TUTURU_${k}`] = String(v);
   const child = spawn(join(TOP, 'scripts/serve.sh'), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
