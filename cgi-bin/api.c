@@ -56,13 +56,16 @@ static int db_failed(struct http_req *r)
     return 0;
 }
 
-/* Read and parse the body as a JSON object; on failure the error is sent. */
-static json_t *read_object(struct http_req *r)
+/* Read and parse the body as a JSON object into *o. Returns 0, or -1 with
+ * the error sent. With optional, an empty body is no error (*o is NULL). */
+static int read_object(struct http_req *r, int optional, json_t **o)
 {
-    if (http_read_body(r) != 0) return NULL;
-    json_t *o = validate_json_object(r->body, r->body_len);
-    if (!o) http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
-    return o;
+    *o = NULL;
+    if (http_read_body(r) != 0) return -1;
+    if (optional && r->body_len == 0) return 0;
+    if ((*o = validate_json_object(r->body, r->body_len))) return 0;
+    http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
+    return -1;
 }
 
 /* Resolve the bearer token to a peer; on failure 401 is sent. */
@@ -118,8 +121,8 @@ static int join_answer(struct api_ctx *c, struct http_req *r, const char *peer,
 
 static int handle_join(struct api_ctx *c, struct http_req *r)
 {
-    json_t *body = read_object(r);
-    if (!body) return 0;
+    json_t *body;
+    if (read_object(r, 0, &body) < 0) return 0;
     const char *pin = json_string_value(json_object_get(body, "pin"));
     char pin_hash[CRYPTO_HASH_HEX + 1], token_hash[CRYPTO_HASH_HEX + 1];
     char peer[2 * CRYPTO_PEER_BYTES + 1], token[CRYPTO_TOKEN_HEX + 1];
@@ -152,8 +155,8 @@ static int handle_send(struct api_ctx *c, struct http_req *r)
 {
     char peer[STORE_PEER_HEX];
     if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
-    json_t *body = read_object(r);
-    if (!body) return 0;
+    json_t *body;
+    if (read_object(r, 0, &body) < 0) return 0;
     const char *type = json_string_value(json_object_get(body, "type"));
     json_t *data = json_object_get(body, "data");
     char *text = NULL;
@@ -223,11 +226,7 @@ static int handle_leave(struct api_ctx *c, struct http_req *r)
     if (!token && !r->auth) {
         /* navigator.sendBeacon cannot set headers: the token is in the body,
          * whatever the Content-Type says. No body: no token (401). */
-        if (http_read_body(r) != 0) return 0;
-        if (r->body_len && !(body = validate_json_object(r->body, r->body_len))) {
-            http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
-            return 0;
-        }
+        if (read_object(r, 1, &body) < 0) return 0;
         token = json_string_value(json_object_get(body, "token"));
         if (!validate_token(token)) token = NULL;
     }
