@@ -43,13 +43,27 @@ struct beat_table *beat_new(void)
     return t;
 }
 
-/* Merge a beat into bucket list *head; the caller holds the lock. */
+static struct beat *find(struct beat *head, const char *peer)
+{
+    for (; head; head = head->next)
+        if (!strcmp(head->b.peer, peer)) return head;
+    return NULL;
+}
+
+/* Fold beat b into e: the later cursor and the later time win. */
+static void fold(struct beat *e, const struct store_beat *b)
+{
+    if (b->after > e->b.after) e->b.after = b->after;
+    if (b->when > e->b.when) e->b.when = b->when;
+}
+
+/* Put nb into bucket list *head, or fold it into the peer's entry there and
+ * free it. The caller holds the lock. */
 static void merge(struct beat **head, struct beat *nb)
 {
-    for (struct beat *e = *head; e; e = e->next) {
-        if (strcmp(e->b.peer, nb->b.peer) != 0) continue;
-        if (nb->b.after > e->b.after) e->b.after = nb->b.after;
-        if (nb->b.when > e->b.when) e->b.when = nb->b.when;
+    struct beat *e = find(*head, nb->b.peer);
+    if (e) {
+        fold(e, &nb->b);
         free(nb);
         return;
     }
@@ -59,14 +73,20 @@ static void merge(struct beat **head, struct beat *nb)
 
 void beat_record(struct beat_table *t, const char *peer, long long after, int64_t now)
 {
-    struct beat *nb = malloc(sizeof *nb);
-    if (!nb) return;
-    memset(nb, 0, sizeof *nb);
-    strncpy(nb->b.peer, peer, sizeof nb->b.peer - 1);
-    nb->b.after = after;
-    nb->b.when = now;
+    struct store_beat b = {.after = after, .when = now};
+    strncpy(b.peer, peer, sizeof b.peer - 1);
     pthread_mutex_lock(&t->lock);
-    merge(&t->buckets[hash(peer)], nb);
+    /* A peer polls many times a second in a busy call: allocate only for
+     * its first poll since the last flush. */
+    struct beat **head = &t->buckets[hash(peer)];
+    struct beat *e = find(*head, peer);
+    if (e) {
+        fold(e, &b);
+    } else if ((e = malloc(sizeof *e))) {
+        e->b = b;
+        e->next = *head;
+        *head = e;
+    }
     pthread_mutex_unlock(&t->lock);
 }
 
