@@ -186,13 +186,6 @@ enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t 
     return finish(db, STORE_OK);
 }
 
-enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now)
-{
-    struct store_beat b = {.after = after, .when = now};
-    snprintf(b.peer, sizeof b.peer, "%s", peer_id);
-    return store_beats(db, &b, 1);
-}
-
 enum store_rc store_fetch(struct db *db, const char *peer_id, long long after,
                           struct buf *out, int *count)
 {

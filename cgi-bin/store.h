@@ -49,9 +49,6 @@ struct store_beat {
  * skipped. */
 enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n);
 
-/* store_beats for one poll, at once. */
-enum store_rc store_touch(struct db *db, const char *peer_id, long long after, int64_t now);
-
 /* Append the peer's messages with seq > after to out as the JSON reply
  * {"messages":[...]} (at most about 1 MiB: the client polls again for the
  * rest). Sets *count. Reads only, without a transaction. */

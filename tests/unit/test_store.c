@@ -64,6 +64,14 @@ static enum store_rc join(struct db *db, const char *pin, const char *id, int64_
 }
 
 /* Join A then B to room "pin1". */
+/* One poll's heartbeat and acknowledgement, written at once. */
+static enum store_rc store_touch(struct db *db, const char *peer, long long after, int64_t now)
+{
+    struct store_beat b = {.after = after, .when = now};
+    snprintf(b.peer, sizeof b.peer, "%s", peer);
+    return store_beats(db, &b, 1);
+}
+
 static void join_pair(struct db *db)
 {
     int polite, peers;
