@@ -29,9 +29,10 @@
  * 5 s busy timeout, so concurrent writers queue instead of failing with
  * "database is locked"; within one process they queue on a mutex, which
  * wakes the next writer at once where SQLite's busy handler would sleep.
- * (mmap_size was tried: SQLite then remapped the file about once a request,
- * and the TLB shootdowns across threads cost more than the reads it saved.) synchronous=NORMAL survives a process crash (WAL
- * frames are in the OS's cache); only a power cut can lose the last commits.
+ * synchronous=NORMAL survives a process crash (WAL frames are in the OS's
+ * cache); only a power cut can lose the last commits. (mmap_size was tried:
+ * SQLite then remapped the file about once a request, and the TLB shootdowns
+ * across threads cost more than the reads it saved.)
  * No statement stays un-reset after a call: an open read snapshot would hide
  * new rows from a waiting poll and stop checkpoints.
  */
