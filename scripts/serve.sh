@@ -81,7 +81,10 @@ mv "$state/tuturu.conf.tmp" "$state/tuturu.conf"
 
 # lighttpd's own error pages, as JSON (errorfile-prefix in lighttpd.conf).
 mkdir -p "$state/errors"
-for code in 400 408 411 413 414 417 431 500 501 502 503 504 505; do
+# The codes are those lighttpd.conf serves as application/json.
+codes=$(sed -n 's/^ *"\.\([0-9][0-9][0-9]\)\.html" *=> *"application\/json".*/\1/p' "$top/lighttpd.conf")
+[ -n "$codes" ] || die "lighttpd.conf lists no JSON error pages"
+for code in $codes; do
     case $code in
         413) e=too_large m="The request is too large." ;;
         4*|501|505) e=bad_request m="The request is malformed or its headers are too large." ;;
