@@ -1,0 +1,29 @@
+# Shell helpers shared by configure, serve.sh, install.sh and the installed
+# control script (tuturu). Sourced, never run; the sourcing script sets $me.
+
+die() { echo "${me:-tuturu}: $*" >&2; exit 1; }
+
+# put FILE [MODE]: stdin becomes FILE, rewritten only when the content
+# changes, so a second install leaves files (and their mtimes) alone.
+put() {
+    cat > "$1.tmp" || { rm -f "$1.tmp"; die "cannot write $1"; }
+    [ -z "${2:-}" ] || chmod "$2" "$1.tmp"
+    if [ -f "$1" ] && cmp -s "$1.tmp" "$1"; then
+        rm -f "$1.tmp"
+        [ -z "${2:-}" ] || chmod "$2" "$1"
+    else
+        mv "$1.tmp" "$1"
+    fi
+}
+
+# port_used PORT tcp|udp: something listens (tcp) or is bound (udp) on PORT.
+port_used() {
+    cat "/proc/net/$2" "/proc/net/${2}6" 2>/dev/null | awk -v p="$(printf ':%04X' "$1")" \
+        -v st="$([ "$2" = tcp ] && echo 0A || echo 07)" '$2 ~ p "$" && $4 == st { f = 1 } END { exit !f }'
+}
+
+# alive PID: the process exists and is not a zombie.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
+
+# number NAME VALUE: VALUE is a decimal number, or stop naming NAME.
+number() { case $2 in ''|*[!0-9]*) die "$1 must be a number, got '$2'";; esac; }
