@@ -1,0 +1,189 @@
+#!/bin/sh
+# install.sh: tuturu from a fresh Debian 12 / Ubuntu 22.04+ machine to a
+# running service, or into a directory of yours on a shared host.
+#
+#   ./install.sh                          as root: local mode, under /opt/tuturu
+#   ./install.sh --domain D --email E     as root: https://D/ with Let's Encrypt
+#   ./install.sh --prefix DIR             without root: everything under DIR
+#   ./install.sh --uninstall [--prefix DIR]
+# docs/install.md has every option; ./install.sh --help lists them.
+set -eu
+
+src=$(cd "$(dirname "$0")" && pwd)
+me=install
+. "$src/scripts/lib.sh"
+
+usage() {
+    cat <<'EOF'
+usage: ./install.sh [options]
+  --domain D         serve https://D/ (needs ports 80 and 443, a DNS record for D,
+                     and --email E for Let's Encrypt or --cert F --key F)
+  --email E          Let's Encrypt account e-mail (certbot, renewed automatically)
+  --cert F --key F   an existing certificate (PEM, full chain) and its key
+  --prefix DIR       install under DIR (default as root: /opt/tuturu); without
+                     root this is the only way, and nothing outside DIR changes
+  --port P           plain HTTP port (default 8080; 80 with --domain)
+  --https-port P     HTTPS port (default 8443 self-signed; 443 with --domain)
+  --external-ip IP   the public IPv4 address, when this machine is behind NAT
+  --force-relay      every call goes through the TURN relay
+  --turn-port P      TURN over UDP/TCP (default 3478)
+  --turn-tls-port P  TURN over TLS (default 5349)
+  --turn-port-range A-B  relay ports (default 49152-65535)
+  --no-turn          no TURN relay
+  --uninstall        stop tuturu and remove what install.sh installed
+Run again with no options (or only --prefix) to upgrade with the same options.
+EOF
+}
+
+# ---- options ------------------------------------------------------------
+
+opt_domain='' opt_email='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
+opt_external_ip='' opt_force_relay=0 opt_turn=1 opt_turn_port=3478
+opt_turn_tls_port=5349 opt_turn_range=49152-65535
+prefix='' uninstall=0 nopts=0
+
+need() { [ $# -ge 2 ] && [ -n "$2" ] || { usage >&2; die "$1 needs a value"; }; }
+while [ $# -gt 0 ]; do
+    case $1 in --prefix|--uninstall) ;; *) nopts=$((nopts + 1)) ;; esac
+    case $1 in
+        --prefix) need "$@"; prefix=$2; shift ;;
+        --uninstall) uninstall=1 ;;
+        -h|--help) usage; exit 0 ;;
+        --domain) need "$@"; opt_domain=$2; shift ;;
+        --email) need "$@"; opt_email=$2; shift ;;
+        --cert) need "$@"; opt_cert=$2; shift ;;
+        --key) need "$@"; opt_key=$2; shift ;;
+        --port) need "$@"; opt_port=$2; shift ;;
+        --https-port) need "$@"; opt_https_port=$2; shift ;;
+        --external-ip) need "$@"; opt_external_ip=$2; shift ;;
+        --force-relay) opt_force_relay=1 ;;
+        --no-turn) opt_turn=0 ;;
+        --turn-port) need "$@"; opt_turn_port=$2; shift ;;
+        --turn-tls-port) need "$@"; opt_turn_tls_port=$2; shift ;;
+        --turn-port-range) need "$@"; opt_turn_range=$2; shift ;;
+        *) usage >&2; die "unknown option '$1'" ;;
+    esac
+    shift
+done
+
+root=0
+[ "$(id -u)" = 0 ] && root=1
+if [ -z "$prefix" ]; then
+    [ $root = 1 ] || die "without root, install into a directory of yours: ./install.sh --prefix \$HOME/tuturu"
+    prefix=/opt/tuturu
+fi
+case $prefix in /*) ;; *) prefix=$(pwd)/$prefix ;; esac
+case ${prefix%/} in ''|/usr|/usr/local|/etc|/var|/home|/root|/opt|/tmp|*[!A-Za-z0-9/._+-]*)
+    die "choose a dedicated directory for --prefix (letters, digits and /._+- only), not '$prefix'" ;;
+esac
+prefix=${prefix%/}
+conf=$prefix/etc/install.conf
+
+[ $uninstall = 0 ] || { . "$src/scripts/uninstall"; exit 0; }
+
+# A re-run with no options takes those of the last install.
+if [ $nopts = 0 ] && [ -f "$conf" ]; then
+    . "$conf"
+    reused=1
+else
+    reused=0
+fi
+
+# Every value is checked here, before anything changes.
+ipv4() { echo "$1" | grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$'; }
+if [ -n "$opt_domain" ]; then
+    echo "$opt_domain" | grep -Eq '^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$' ||
+        die "--domain must be a DNS name such as call.example.org, got '$opt_domain'"
+    [ -n "$opt_email$opt_cert" ] || die "--domain needs --email E (Let's Encrypt) or --cert F --key F"
+    [ -z "$opt_email" ] || [ -z "$opt_cert" ] || die "give --email or --cert/--key, not both"
+fi
+[ -z "$opt_email" ] || [ -n "$opt_domain" ] || die "--email is for Let's Encrypt: it needs --domain"
+[ -z "$opt_email" ] || echo "$opt_email" | grep -Eq '^[^@[:space:]'\'']+@[^@[:space:]'\'']+\.[^@[:space:]'\'']+$' ||
+    die "--email must be an e-mail address, got '$opt_email'"
+if [ -n "$opt_cert$opt_key" ] && { [ -z "$opt_cert" ] || [ -z "$opt_key" ]; }; then
+    die "--cert and --key go together"
+fi
+[ -z "$opt_cert" ] || [ -n "$opt_domain" ] || die "--cert/--key need --domain (the name they are for)"
+for f in "$opt_cert" "$opt_key"; do
+    [ -z "$f" ] || [ -r "$f" ] || die "cannot read '$f'"
+    case $f in *\'*) die "file names with quotes are not supported: '$f'" ;; esac
+done
+if [ -n "$opt_domain" ]; then
+    web_port=${opt_port:-80} https_port=${opt_https_port:-443}
+else
+    web_port=${opt_port:-8080} https_port=${opt_https_port:-8443}
+fi
+for p in "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port"; do
+    number port "$p"
+    [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "ports are 1-65535, got $p"
+    [ $root = 1 ] || [ "$p" -ge 1024 ] ||
+        die "port $p needs root; without root use ports from 1024 (--port 8080 --https-port 8443)"
+done
+[ "$web_port" != "$https_port" ] || die "--port and --https-port must differ"
+turn_min=${opt_turn_range%-*} turn_max=${opt_turn_range#*-}
+number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
+[ "$turn_min" -ge 1024 ] && [ "$turn_min" -le "$turn_max" ] && [ "$turn_max" -le 65535 ] ||
+    die "--turn-port-range must be A-B with 1024 <= A <= B <= 65535, got '$opt_turn_range'"
+[ -z "$opt_external_ip" ] || ipv4 "$opt_external_ip" ||
+    die "--external-ip must be an IPv4 address, got '$opt_external_ip'"
+
+# ---- steps --------------------------------------------------------------
+
+log=${TMPDIR:-/tmp}/tuturu-install.$$.log
+: > "$log" || die "cannot write $log"
+steps=0 current='' t_all=$(date +%s%N)
+total=7
+[ $root = 1 ] || total=6
+[ -z "$opt_email" ] || total=$((total + 1))
+
+ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
+seconds() { printf '%d.%d s' $(($1 / 1000)) $(($1 % 1000 / 100)); }
+step() {
+    steps=$((steps + 1)) current=$1
+    printf '[%d/%d] %-40s ' $steps $total "$1"
+    echo "== $1" >> "$log"
+    t0=$(date +%s%N)
+    shift
+    "$@"
+    printf 'ok (%s)%s\n' "$(seconds "$(ms_since "$t0")")" "${note:+  $note}"
+    note=''
+}
+note=''
+# fail WHAT FIX: the step stops, saying what went wrong and what to do.
+fail() {
+    printf 'FAILED\n\n  %s\n  fix: %s\n  log: %s\n' "$1" "$2" "$log" >&2
+    current=''
+    exit 1
+}
+on_exit() {
+    rc=$?
+    if [ $rc != 0 ] && [ -n "$current" ]; then
+        printf 'FAILED\n\n  step "%s" failed; the end of its log:\n' "$current" >&2
+        tail -n 15 "$log" | sed 's/^/    /' >&2
+        printf '  log: %s\n' "$log" >&2
+    fi
+}
+trap on_exit EXIT
+run() { "$@" >> "$log" 2>&1; }
+
+. "$src/scripts/install-steps"
+
+mode=local
+[ -z "$opt_domain" ] || mode="https://$opt_domain"
+[ $root = 1 ] || mode="$mode, no root"
+echo "tuturu install ($mode) into $prefix"
+[ $reused = 0 ] || echo "(the options of the last install, from $conf)"
+
+step "Checking the machine" check_machine
+if [ $root = 1 ]; then step "Installing packages" install_packages
+else step "Checking the packages" check_packages; fi
+step "Building tuturu-api" build
+step "Installing files" install_files
+[ $root = 0 ] || step "Creating the tuturu user" make_user
+step "Writing the configuration" write_config
+[ -z "$opt_email" ] || step "Getting a Let's Encrypt certificate" get_certificate
+step "Starting tuturu" start_services
+current=''
+mv "$log" "$prefix/var/log/install.log" 2>/dev/null && log=$prefix/var/log/install.log
+
+summary
