@@ -15,7 +15,7 @@ SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 
-.PHONY: all test unit integration turn web browser run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration turn web browser installer run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -74,7 +74,12 @@ web:
 browser: build/asan/tuturu-api
 	TURN=0 TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api node --test tests/browser/
 
-test: check-deps unit fuzz-short integration turn web browser
+# install.sh from a copy of this tree: --prefix without root, re-run, control
+# script, uninstall, refusals.
+installer:
+	node --test tests/install/
+
+test: check-deps unit fuzz-short integration turn web browser installer
 
 run: check-deps build/tuturu-api
 	PORT=$(PORT) scripts/serve.sh

@@ -1,0 +1,231 @@
+// install.test.mjs: install.sh as a shared-hosting user would run it
+// (--prefix, no root): every step timed, the servers up and answering, a
+// re-run that keeps the secret and the database and touches nothing, the
+// control script, an uninstall that leaves nothing, and garbage options that
+// change nothing.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+
+import { alive, freshPin, request, sql, waitFor } from '../integration/harness.mjs';
+import {
+  INSTALL_MS, IS_ROOT, USER_UID, httpsRequest, install, pidOf, ports, processesWith, removeScratch, runAs, scratch,
+} from './harness.mjs';
+
+const STEP = /^\[(\d)\/(\d)\] (.+?) +ok \((\d+\.\d) s\)/;
+const mtimes = (dir) => Object.fromEntries(fs.readdirSync(dir).filter((f) => f.endsWith('.conf') || f === 'secret')
+  .map((f) => [f, fs.statSync(path.join(dir, f)).mtimeMs]));
+const listens = (port) => new Promise((resolve) => {
+  const req = http.get({ host: '127.0.0.1', port, path: '/', timeout: 2000 }, (res) => { res.resume(); resolve(true); });
+  req.on('error', () => resolve(false));
+  req.on('timeout', () => { req.destroy(); resolve(false); });
+});
+
+describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () => {
+  let s;
+  let p;
+  let base;
+  let state;
+  let first;
+  before(async () => {
+    s = scratch();
+    p = await ports();
+    base = `http://127.0.0.1:${p.web}`;
+    state = path.join(s.prefix, 'var');
+  });
+  after(async () => {
+    if (fs.existsSync(path.join(s.prefix, 'bin/tuturu'))) {
+      await runAs([path.join(s.prefix, 'bin/tuturu'), 'stop'], { cwd: s.dir, home: s.home });
+    }
+    removeScratch(s);
+  });
+
+  it('installs, starts and answers, showing each step and its time', async () => {
+    first = await install(s, ['--prefix', s.prefix, ...p.args]);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    const steps = first.stdout.split('\n').map((l) => STEP.exec(l)).filter(Boolean);
+    assert.deepEqual(steps.map((m) => m[3]), ['Checking the machine', 'Checking the packages', 'Building tuturu-api',
+      'Installing files', 'Writing the configuration', 'Starting tuturu'], first.stdout);
+    assert.ok(steps.every((m) => m[2] === '6'), first.stdout);
+    assert.match(first.stdout, /tuturu is running \(installed in \d+ min \d+ s\)/);
+    assert.match(first.stdout, new RegExp(`http://localhost:${p.web}/`));
+    assert.match(first.stdout, new RegExp(`${s.prefix}/bin/tuturu stop`));
+    assert.match(first.stdout, new RegExp(`${s.prefix}/bin/tuturu uninstall`));
+
+    const health = await request(base, 'GET', '/api/health');
+    assert.equal(health.status, 200);
+    assert.equal(health.json.status, 'ok');
+    const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
+    assert.equal(join.status, 200, join.text);
+    assert.match(join.json.token, /^[0-9a-f]{64}$/);
+    const turns = join.json.ice_servers.flatMap((e) => e.urls);
+    assert.ok(turns.some((u) => u.endsWith(`:${p.tls}?transport=tcp`) && u.startsWith('turns:')), turns.join(' '));
+    // the self-signed https port for phones on the LAN
+    const page = await httpsRequest(p.https, 'GET', '/');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /<html/i);
+  });
+
+  it('runs lighttpd, tuturu-api and coturn as the installing user, from the prefix', () => {
+    const procs = processesWith(s.prefix);
+    const names = procs.map((x) => x.cmd.split(' ')[0].split('/').pop()).sort();
+    assert.deepEqual(names, ['lighttpd', 'turnserver', 'tuturu-api'], JSON.stringify(procs));
+    assert.ok(procs.every((x) => x.uid === USER_UID), JSON.stringify(procs));
+  });
+
+  it('keeps the secret to itself: mode 600, not in the options file or the install log', () => {
+    const secret = fs.readFileSync(path.join(state, 'secret'), 'utf8').trim();
+    assert.match(secret, /^[0-9a-f]{64}$/);
+    assert.equal(fs.statSync(path.join(state, 'secret')).mode & 0o777, 0o600);
+    assert.equal(fs.statSync(path.join(state, 'turnserver.conf')).mode & 0o777, 0o600);
+    for (const f of ['etc/install.conf', 'var/log/install.log']) {
+      assert.ok(!fs.readFileSync(path.join(s.prefix, f), 'utf8').includes(secret), f);
+    }
+    assert.ok(!first.stdout.includes(secret) && !first.stderr.includes(secret));
+  });
+
+  it('writes nothing outside the prefix (HOME stays empty)', () => {
+    assert.deepEqual(fs.readdirSync(s.home), []);
+    assert.deepEqual(fs.readdirSync(s.dir).sort(), ['home', 'prefix', 'src']);
+  });
+
+  it('a re-run with only --prefix keeps the options, secret, database and running servers', async () => {
+    const secret = fs.readFileSync(path.join(state, 'secret'));
+    const db = path.join(state, 'tuturu.db');
+    const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
+    assert.equal(join.status, 200);
+    const rows = () => sql(db, 'SELECT (SELECT count(*) FROM rooms), (SELECT count(*) FROM peers)');
+    const kept = rows();
+    const pids = [pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'run/turnserver.pid'))];
+    const times = mtimes(state);
+
+    const again = await install(s, ['--prefix', s.prefix]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /options of the last install/);
+    assert.match(again.stdout, /\(database kept\)/);
+    assert.match(again.stdout, /Starting tuturu +ok .*already running, unchanged/);
+    assert.deepEqual(fs.readFileSync(path.join(state, 'secret')), secret);
+    assert.deepEqual(rows(), kept, 'rooms and peers are kept');
+    assert.deepEqual([pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'run/turnserver.pid'))], pids);
+    assert.deepEqual(mtimes(state), times, 'no configuration file rewritten');
+    const turn = await request(base, 'GET', '/api/turn', { token: join.json.token });
+    assert.equal(turn.status, 200, 'the peer that joined before the re-run is still known');
+  });
+
+  it('the control script stops, reports and starts the servers', async () => {
+    const ctl = (cmd) => runAs([path.join(s.prefix, 'bin/tuturu'), cmd], { cwd: s.dir, home: s.home });
+    const stop = await ctl('stop');
+    assert.equal(stop.code, 0, stop.stderr);
+    assert.deepEqual(processesWith(s.prefix), []);
+    assert.equal(await listens(p.web), false);
+    const down = await ctl('status');
+    assert.equal(down.code, 1);
+    assert.match(down.stdout, /lighttpd: stopped/);
+    const start = await ctl('start');
+    assert.equal(start.code, 0, start.stderr);
+    const up = await ctl('status');
+    assert.equal(up.code, 0, up.stdout);
+    assert.match(up.stdout, /lighttpd: running[\s\S]*coturn: running[\s\S]*health: \{"status":"ok"/);
+    const logs = await ctl('logs');
+    assert.equal(logs.code, 0);
+    const bad = await ctl('frobnicate');
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /usage:/);
+  });
+
+  it('a re-run brings back a server that was killed', async () => {
+    const pid = pidOf(path.join(state, 'lighttpd.pid'));
+    process.kill(pid, 'SIGKILL');
+    await waitFor(() => !alive(pid), 5000, 'lighttpd to die');
+    const again = await install(s, ['--prefix', s.prefix]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /Starting tuturu +ok .*restarted/);
+    assert.equal((await request(base, 'GET', '/api/health')).status, 200);
+  });
+
+  it('uninstall stops everything and leaves nothing behind', async () => {
+    const pids = processesWith(s.prefix).map((x) => x.pid);
+    assert.ok(pids.length >= 3);
+    const out = await runAs([path.join(s.prefix, 'bin/tuturu'), 'uninstall'], { cwd: s.dir, home: s.home });
+    assert.equal(out.code, 0, out.stdout + out.stderr);
+    assert.match(out.stdout, /uninstalled/);
+    assert.equal(fs.existsSync(s.prefix), false);
+    for (const pid of pids) await waitFor(() => !alive(pid), 10000, `pid ${pid} to exit`);
+    assert.equal(await listens(p.web), false);
+    assert.deepEqual(fs.readdirSync(s.dir).sort(), ['home', 'src']);
+    assert.deepEqual(fs.readdirSync(s.home), []);
+  });
+});
+
+describe('install.sh refuses what it cannot do, and changes nothing', { timeout: 2 * INSTALL_MS }, () => {
+  let s;
+  before(() => { s = scratch(); });
+  after(() => removeScratch(s));
+
+  const garbage = [
+    [['--bogus'], /unknown option '--bogus'/],
+    [['--port', 'abc'], /must be a number, got 'abc'/],
+    [['--port', '70000'], /ports are 1-65535/],
+    [['--port'], /--port needs a value/],
+    [['--domain', 'a;rm -rf /', '--email', 'x@example.org'], /--domain must be a DNS name/],
+    [['--domain', 'call.example.org'], /needs --email E .* or --cert F --key F/],
+    [['--domain', 'call.example.org', '--email', 'not-an-address'], /--email must be an e-mail address/],
+    [['--email', 'x@example.org'], /it needs --domain/],
+    [['--cert', '/etc/hostname'], /--cert and --key go together/],
+    [['--turn-port-range', '60000-50000'], /--turn-port-range must be A-B/],
+    [['--turn-port-range', 'lots'], /must be a number/],
+    [['--external-ip', '1.2.3'], /--external-ip must be an IPv4 address/],
+    [['--port', '9000', '--https-port', '9000'], /must differ/],
+    [['--prefix', '/usr'], /choose a dedicated directory/],
+    [['--prefix', '/tmp/a b'], /choose a dedicated directory/],
+  ];
+  for (const [args, message] of garbage) {
+    it(`${JSON.stringify(args)}: a clear error`, async () => {
+      const prefixed = args.includes('--prefix') ? args : ['--prefix', s.prefix, ...args];
+      const r = await install(s, prefixed);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, message);
+      assert.equal(fs.existsSync(s.prefix), false);
+    });
+  }
+
+  it('--port below 1024 without root', { skip: IS_ROOT && USER_UID === 0 }, async () => {
+    const r = await install(s, ['--prefix', s.prefix, '--port', '80']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /port 80 needs root/);
+    assert.equal(fs.existsSync(s.prefix), false);
+  });
+
+  it('a port in use: the check step names it, and nothing is created', async () => {
+    const p = await ports();
+    const srv = http.createServer().listen(p.web, '127.0.0.1');
+    await new Promise((resolve) => srv.once('listening', resolve));
+    try {
+      const r = await install(s, ['--prefix', s.prefix, ...p.args]);
+      assert.notEqual(r.code, 0);
+      assert.match(r.stdout, /\[1\/6\] Checking the machine/);
+      assert.match(r.stderr, new RegExp(`tcp port ${p.web} is in use[\\s\\S]*fix: `));
+      assert.equal(fs.existsSync(s.prefix), false);
+    } finally {
+      srv.close();
+    }
+  });
+
+  it('a directory with other files is not taken as a prefix', async () => {
+    const other = path.join(s.dir, 'other');
+    fs.mkdirSync(other);
+    fs.writeFileSync(path.join(other, 'precious.txt'), 'mine');
+    if (IS_ROOT) execFileSync('chown', ['-R', `${USER_UID}:${USER_UID}`, other]);
+    const r = await install(s, ['--prefix', other, ...(await ports()).args]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /holds files that are not a tuturu install/);
+    assert.deepEqual(fs.readdirSync(other), ['precious.txt']);
+    const u = await install(s, ['--uninstall', '--prefix', other]);
+    assert.notEqual(u.code, 0);
+    assert.match(u.stderr, /no tuturu install in/);
+    assert.deepEqual(fs.readdirSync(other), ['precious.txt']);
+  });
+});
