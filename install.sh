@@ -19,6 +19,7 @@ usage: ./install.sh [options]
   --domain D         serve https://D/ (needs ports 80 and 443, a DNS record for D,
                      and --email E for Let's Encrypt or --cert F --key F)
   --email E          Let's Encrypt account e-mail (certbot, renewed automatically)
+  --acme-server URL  another ACME directory than Let's Encrypt's (e.g. its staging one)
   --cert F --key F   an existing certificate (PEM, full chain) and its key
   --prefix DIR       install under DIR (default as root: /opt/tuturu); without
                      root this is the only way, and nothing outside DIR changes
@@ -37,7 +38,7 @@ EOF
 
 # ---- options ------------------------------------------------------------
 
-opt_domain='' opt_email='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
+opt_domain='' opt_email='' opt_acme_server='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
 opt_external_ip='' opt_force_relay=0 opt_turn=1 opt_turn_port=3478
 opt_turn_tls_port=5349 opt_turn_range=49152-65535
 prefix='' uninstall=0 nopts=0
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
         -h|--help) usage; exit 0 ;;
         --domain) need "$@"; opt_domain=$2; shift ;;
         --email) need "$@"; opt_email=$2; shift ;;
+        --acme-server) need "$@"; opt_acme_server=$2; shift ;;
         --cert) need "$@"; opt_cert=$2; shift ;;
         --key) need "$@"; opt_key=$2; shift ;;
         --port) need "$@"; opt_port=$2; shift ;;
@@ -100,6 +102,11 @@ fi
 [ -z "$opt_email" ] || [ -n "$opt_domain" ] || die "--email is for Let's Encrypt: it needs --domain"
 [ -z "$opt_email" ] || echo "$opt_email" | grep -Eq '^[^@[:space:]'\'']+@[^@[:space:]'\'']+\.[^@[:space:]'\'']+$' ||
     die "--email must be an e-mail address, got '$opt_email'"
+[ -z "$opt_email" ] || [ $root = 1 ] ||
+    die "Let's Encrypt (--email) needs root (port 80, /etc/letsencrypt); without root use --cert F --key F"
+[ -z "$opt_acme_server" ] || [ -n "$opt_email" ] || die "--acme-server goes with --email"
+case $opt_acme_server in ''|https://*) ;; *) die "--acme-server must be an https:// ACME directory URL" ;; esac
+case $opt_acme_server in *[!A-Za-z0-9:/._~?=\&%-]*) die "--acme-server has characters a URL does not need" ;; esac
 if [ -n "$opt_cert$opt_key" ] && { [ -z "$opt_cert" ] || [ -z "$opt_key" ]; }; then
     die "--cert and --key go together"
 fi

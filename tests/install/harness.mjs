@@ -57,11 +57,13 @@ export async function ports() {
 
 /**
  * Run a command (argv) as USER_UID with a clean environment, in cwd.
- * wrap: argv prefix run as root before dropping (e.g. an unshare). Resolves
+ * wrap: argv prefix run as root before dropping (e.g. an unshare); env:
+ * variables added to the clean environment. Resolves
  * to { code, stdout, stderr } (bounded by INSTALL_MS).
  */
-export function runAs(argv, { cwd, home, asRoot = false, wrap = [] } = {}) {
-  const env = ['env', '-i', `HOME=${home}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8'];
+export function runAs(argv, { cwd, home, asRoot = false, wrap = [], env: extra = {} } = {}) {
+  const env = ['env', '-i', `HOME=${home}`, 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', 'LANG=C.UTF-8',
+    ...Object.entries(extra).map(([k, v]) => `${k}=${v}`)];
   const drop = IS_ROOT && !asRoot ? ['setpriv', `--reuid=${USER_UID}`, `--regid=${USER_UID}`, '--clear-groups'] : [];
   const all = [...wrap, ...drop, ...env, ...argv];
   return new Promise((resolve, reject) => {
@@ -77,7 +79,8 @@ export function runAs(argv, { cwd, home, asRoot = false, wrap = [] } = {}) {
 
 /** ./install.sh ARGS in a scratch copy. */
 export function install(s, args, opts = {}) {
-  return runAs(['./install.sh', ...args], { cwd: s.src, home: s.home, ...opts });
+  // TMPDIR: where a failed install leaves its log
+  return runAs(['./install.sh', ...args], { cwd: s.src, home: s.home, ...opts, env: { TMPDIR: s.dir, ...opts.env } });
 }
 
 /** The pid in a pid file, or null. */
