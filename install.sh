@@ -80,6 +80,7 @@ case ${prefix%/} in ''|/usr|/usr/local|/etc|/var|/home|/root|/opt|/tmp|*[!A-Za-z
 esac
 prefix=${prefix%/}
 conf=$prefix/etc/install.conf
+mark=$prefix/etc/tuturu-prefix     # this directory is ours, even half-installed
 
 [ $uninstall = 0 ] || { . "$src/scripts/uninstall"; exit 0; }
 

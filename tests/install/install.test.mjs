@@ -214,6 +214,34 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     }
   });
 
+  it('no write access to the prefix: named, with the fix', { skip: !IS_ROOT && 'needs a directory this user cannot write' }, async () => {
+    const locked = path.join(s.dir, 'locked');
+    fs.mkdirSync(locked, { mode: 0o755 }); // root's
+    const r = await install(s, ['--prefix', path.join(locked, 'tuturu'), ...(await ports()).args]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no write access to .*locked\/tuturu\n  fix: /);
+    assert.deepEqual(fs.readdirSync(locked), []);
+  });
+
+  it('a program missing (here: lighttpd not on the PATH) is named, with the packages to ask for', async () => {
+    const r = await install(s, ['--prefix', s.prefix, ...(await ports()).args], { env: { PATH: '/usr/bin:/bin' } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /\[2\/6\] Checking the packages/);
+    assert.match(r.stderr, /missing: lighttpd\n  fix: .*apt-get install \S/);
+    assert.equal(fs.existsSync(path.join(s.prefix, 'bin')), false, 'nothing installed');
+    const u = await install(s, ['--uninstall', '--prefix', s.prefix]);
+    assert.equal(u.code, 0, 'a half-done install can be uninstalled');
+    assert.equal(fs.existsSync(s.prefix), false);
+  });
+
+  it('--domain without a DNS record: named, with the fix', async () => {
+    const r = await install(s, ['--prefix', s.prefix, '--domain', 'no-such-host.invalid', '--cert', '/etc/hostname',
+      '--key', '/etc/hostname', ...(await ports()).args]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no-such-host\.invalid has no DNS A record[\s\S]*fix: create an A record/);
+    assert.equal(fs.existsSync(s.prefix), false);
+  });
+
   it('a directory with other files is not taken as a prefix', async () => {
     const other = path.join(s.dir, 'other');
     fs.mkdirSync(other);
