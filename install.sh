@@ -8,6 +8,8 @@
 #   ./install.sh --uninstall [--prefix DIR]
 # docs/install.md has every option; ./install.sh --help lists them.
 set -eu
+PATH=$PATH:/usr/sbin:/sbin # lighttpd's place on Debian, off a user's PATH
+export PATH
 
 src=$(cd "$(dirname "$0")" && pwd)
 me=install
@@ -71,6 +73,7 @@ done
 root=0
 [ "$(id -u)" = 0 ] && root=1
 if [ -z "$prefix" ]; then
+    [ $uninstall = 0 ] || [ $root = 1 ] || die "name the install to remove: ./install.sh --uninstall --prefix DIR"
     [ $root = 1 ] || die "without root, install into a directory of yours: ./install.sh --prefix \$HOME/tuturu"
     prefix=/opt/tuturu
 fi

@@ -25,5 +25,12 @@ port_used() {
 # alive PID: the process exists and is not a zombie.
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 
+# running PIDFILE DIR: the process PIDFILE names runs, and its command line
+# names DIR (a pid file that survived a reboot may name another program).
+running() {
+    [ -s "$1" ] && pid=$(cat "$1") && alive "$pid" &&
+        { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$2/"
+}
+
 # number NAME VALUE: VALUE is a decimal number, or stop naming NAME.
 number() { case $2 in ''|*[!0-9]*) die "$1 must be a number, got '$2'";; esac; }

@@ -115,6 +115,26 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.equal(turn.status, 200, 'the peer that joined before the re-run is still known');
   });
 
+  it('takes program settings from etc/settings, refusing a line that is not one', async () => {
+    const settings = path.join(s.prefix, 'etc/settings');
+    assert.match(fs.readFileSync(settings, 'utf8'), /^#TUTURU_POLL_TIMEOUT=/m, 'an example is written');
+    const keep = fs.readFileSync(settings, 'utf8');
+    fs.appendFileSync(settings, 'rm -rf /\n');
+    const bad = await install(s, ['--prefix', s.prefix]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /etc\/settings: 'rm -rf \/' is not TUTURU_NAME=value/);
+    const failedLog = /log: (\S+)/.exec(bad.stderr)[1];
+    assert.ok(fs.existsSync(failedLog), 'a failed run keeps its log, and says where');
+    fs.rmSync(failedLog);
+    assert.equal((await request(base, 'GET', '/api/health')).json.poll_timeout, 25, 'still serving as before');
+
+    fs.writeFileSync(settings, `${keep}TUTURU_POLL_TIMEOUT=7\n`);
+    const good = await install(s, ['--prefix', s.prefix]);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.match(good.stdout, /Starting tuturu +ok .*restarted/);
+    assert.equal((await request(base, 'GET', '/api/health')).json.poll_timeout, 7);
+  });
+
   it('the control script stops, reports and starts the servers', async () => {
     const ctl = (cmd) => runAs([path.join(s.prefix, 'bin/tuturu'), cmd], { cwd: s.dir, home: s.home });
     const stop = await ctl('stop');
@@ -223,11 +243,18 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     assert.deepEqual(fs.readdirSync(locked), []);
   });
 
-  it('a program missing (here: lighttpd not on the PATH) is named, with the packages to ask for', async () => {
-    const r = await install(s, ['--prefix', s.prefix, ...(await ports()).args], { env: { PATH: '/usr/bin:/bin' } });
+  it('a program missing (here: coturn\'s turnserver) is named, with the packages to ask for', async () => {
+    // a PATH with every program of /usr/bin but turnserver
+    const bin = path.join(s.dir, 'bin');
+    fs.mkdirSync(bin);
+    for (const name of fs.readdirSync('/usr/bin')) {
+      if (name !== 'turnserver') fs.symlinkSync(path.join('/usr/bin', name), path.join(bin, name));
+    }
+    const r = await install(s, ['--prefix', s.prefix, ...(await ports()).args], { env: { PATH: bin } });
+    fs.rmSync(bin, { recursive: true });
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /\[2\/6\] Checking the packages/);
-    assert.match(r.stderr, /missing: lighttpd\n  fix: .*apt-get install \S/);
+    assert.match(r.stderr, /missing: turnserver\n  fix: .*apt-get install \S/);
     assert.equal(fs.existsSync(path.join(s.prefix, 'bin')), false, 'nothing installed');
     const u = await install(s, ['--uninstall', '--prefix', s.prefix]);
     assert.equal(u.code, 0, 'a half-done install can be uninstalled');
