@@ -2,7 +2,8 @@
 // against pebble (Let's Encrypt's test CA, Debian's package) on loopback:
 // certbot proves the domain through tuturu's own lighttpd (webroot), tuturu
 // serves the certificate on https and coturn's TLS port, and a renewal
-// (certbot renew, as its timer would) reaches both through the deploy hook.
+// (certbot renew, as its timer would) reaches both through the deploy hook:
+// lighttpd restarts, coturn reloads without cutting relayed calls.
 // It all runs in a private mount namespace whose /etc/hosts points the domain
 // here and whose /etc/letsencrypt is a scratch directory: this machine's own
 // configuration is not touched.
@@ -13,6 +14,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
+import { alive, waitFor } from '../integration/harness.mjs';
 import { freeLowPort } from '../turn/harness.mjs';
 import { INSTALL_MS, IS_ROOT, install, ports, removeScratch, runAs, scratch } from './harness.mjs';
 
@@ -97,6 +99,7 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     const script = [
       `./install.sh --prefix ${s.prefix} --domain ${DOMAIN} --email admin@tuturu.test --acme-server ${acme} ${p.args.join(' ')}`,
       serial('serial.first'),
+      `cat ${s.prefix}/var/run/turnserver.pid > ${s.dir}/coturn.pid`,
       'certbot renew --force-renewal --no-random-sleep-on-renew',
       serial('serial.renewed'),
     ].join(' && ');
@@ -115,7 +118,10 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     assert.match(web.issuer, /Pebble/);
     assert.match(web.subject, new RegExp(`DNS:${DOMAIN}`));
     assert.equal(web.serial, renewed, 'lighttpd serves the renewed certificate');
-    assert.equal((await servedSerial(p.tls)).serial, renewed, 'coturn serves the renewed certificate');
+    // coturn reloads on SIGUSR2 (asynchronously), keeping its relayed calls
+    await waitFor(async () => (await servedSerial(p.tls)).serial === renewed, 10000, 'coturn to serve the renewed certificate');
+    const coturn = Number(fs.readFileSync(path.join(s.dir, 'coturn.pid'), 'utf8'));
+    assert.ok(alive(coturn), 'the same coturn process: reloaded, not restarted');
     assert.ok(fs.existsSync(path.join(s.dir, 'letsencrypt/renewal-hooks/deploy/tuturu')));
   });
 
