@@ -12,7 +12,19 @@ import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import tls from 'node:tls';
-import zlib from 'node:zlib';
+
+// CRC-32 (IEEE, as zlib's) for the FINGERPRINT attribute. zlib.crc32 needs
+// Node 20.15; Debian 12's Node is 18.
+const CRC_TABLE = Array.from({ length: 256 }, (_, n) => {
+  let c = n;
+  for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+  return c >>> 0;
+});
+function crc32(buf) {
+  let c = 0xffffffff;
+  for (const byte of buf) c = CRC_TABLE[(c ^ byte) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
 
 const MAGIC = 0x2112a442;
 export const METHOD = { ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 };
@@ -91,7 +103,7 @@ function encode(type, txid, attrs, key) {
     a.writeUInt16BE(20, 2);
     body = Buffer.concat([body, a, mac]);
   }
-  const crc = (zlib.crc32(Buffer.concat([header(body.length + 8), body])) ^ 0x5354554e) >>> 0;
+  const crc = (crc32(Buffer.concat([header(body.length + 8), body])) ^ 0x5354554e) >>> 0;
   const fp = Buffer.alloc(8);
   fp.writeUInt16BE(ATTR.FINGERPRINT, 0);
   fp.writeUInt16BE(4, 2);
