@@ -15,7 +15,7 @@ SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 
-.PHONY: all test unit integration turn web browser installer run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration turn web browser installer fresh run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -79,7 +79,12 @@ browser: build/asan/tuturu-api
 installer:
 	node --test tests/install/
 
-test: check-deps unit fuzz-short integration turn web browser installer
+# The README's two commands in a debootstrap'ed Debian 12 root (as root,
+# with network; tests/fresh/README.md). Inside that root it does not nest.
+fresh:
+	tests/fresh/run
+
+test: check-deps unit fuzz-short integration turn web browser installer fresh
 
 run: check-deps build/tuturu-api
 	PORT=$(PORT) scripts/serve.sh
