@@ -61,21 +61,27 @@ test('polls blocked for 10 s on one side: signaling recovers and nothing is lost
     if (!res.url().includes('/api/poll') || res.status() !== 200) return;
     for (const m of (await res.json()).messages) received.push([m.seq, m.type]);
   });
-  const { a, b } = await connectedPair(browser, srv.base, { pages, a: { setup: watchPolls }, b: { setup: watchSends } });
-  await waitRemoteVideoPlaying(a);
-
-  // Block A's polls: every poll fails at once, as on a dead network.
+  // A's polls go through a route from the start: turning interception on
+  // while a poll is in flight can lose that poll's body to the watcher.
+  let blocking = false;
   let blockedFrom = 0;
   let blocked = 0;
-  await a.route('**/api/poll?*', (route) => {
-    if (!blockedFrom) blockedFrom = Date.now();
-    if (Date.now() - blockedFrom < BLOCK_MS) {
+  const routePolls = (page) => page.route('**/api/poll?*', (route) => {
+    if (blocking && !blockedFrom) blockedFrom = Date.now();
+    if (blocking && Date.now() - blockedFrom < BLOCK_MS) {
       blocked++;
       return route.abort('internetdisconnected');
     }
     return route.continue();
   });
-  // The poll already in flight is not intercepted: wait for it to end.
+  const { a, b } = await connectedPair(browser, srv.base, {
+    pages, a: { setup: async (page) => { watchPolls(page); await routePolls(page); } }, b: { setup: watchSends },
+  });
+  await waitRemoteVideoPlaying(a);
+
+  // Block A's polls: every poll fails at once, as on a dead network.
+  blocking = true;
+  // The poll in flight when the block begins runs on: wait for it to end.
   await a.waitForFunction(() => window.tuturu.refs.poller.failures > 0, null, { timeout: T.short, polling: 100 });
   const start = blockedFrom;
 

@@ -20,7 +20,7 @@ import { INSTALL_MS, IS_ROOT, install, ports, removeScratch, runAs, scratch } fr
 
 const DOMAIN = 'call.tuturu.test';
 
-// Runs "$@" in the namespace; with --pebble first, with pebble running.
+// Runs "$@" in the namespace; with --pebble CONFIG first, with pebble running.
 const NAMESPACE_SH = `#!/bin/sh
 set -u
 d=$1; shift
@@ -28,8 +28,9 @@ d=$1; shift
 [ "$(readlink /proc/self/ns/mnt)" != "$(readlink /proc/1/ns/mnt)" ] || { echo "not in a private mount namespace" >&2; exit 1; }
 mount --bind "$d/hosts" /etc/hosts && mount --bind "$d/letsencrypt" /etc/letsencrypt || exit 1
 if [ "$1" = --pebble ]; then
-    shift
-    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$d/pebble.json" > "$d/pebble.log" 2>&1 &
+    conf=$2
+    shift 2
+    PEBBLE_VA_NOSLEEP=1 PEBBLE_WFE_NONCEREJECT=0 pebble -config "$conf" > "$d/pebble.log" 2>&1 &
     pebble=$!
     i=0
     until curl -ks -o /dev/null "$(cat "$d/acme-url")"; do
@@ -72,18 +73,20 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     const api = await freeLowPort();
     acme = `https://127.0.0.1:${api}/dir`;
     fs.writeFileSync(path.join(s.dir, 'acme-url'), acme);
-    fs.writeFileSync(path.join(s.dir, 'pebble.json'), JSON.stringify({
+    const config = async (httpPort) => JSON.stringify({
       pebble: {
         listenAddress: `127.0.0.1:${api}`,
         managementListenAddress: `127.0.0.1:${await freeLowPort()}`,
         certificate: path.join(s.dir, 'pebble-cert.pem'),
         privateKey: path.join(s.dir, 'pebble-key.pem'),
-        httpPort: p.web, // http-01 comes to tuturu's plain http port
+        httpPort, // where http-01 validation connects
         tlsPort: await freeLowPort(),
         ocspResponderURL: '',
         externalAccountBindingRequired: false,
       },
-    }));
+    });
+    fs.writeFileSync(path.join(s.dir, 'pebble.json'), await config(p.web)); // tuturu's plain http port
+    fs.writeFileSync(path.join(s.dir, 'pebble-elsewhere.json'), await config(await freeLowPort())); // nobody's
     ns = path.join(s.dir, 'namespace.sh');
     fs.writeFileSync(ns, NAMESPACE_SH, { mode: 0o755 });
   });
@@ -92,6 +95,19 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
       await install(s, ['--uninstall', '--prefix', s.prefix], { asRoot: true, wrap: ['unshare', '-m', 'sh', ns, s.dir] });
     }
     removeScratch(s);
+  });
+
+  it('a certificate refused (the CA cannot reach port 80): the step names it, with the fix', async () => {
+    const r = await install(s, ['--prefix', s.prefix, '--domain', DOMAIN, '--email', 'admin@tuturu.test', '--acme-server', acme, ...p.args], {
+      asRoot: true, wrap: ['unshare', '-m', 'sh', ns, s.dir, '--pebble', path.join(s.dir, 'pebble-elsewhere.json')],
+      env: { REQUESTS_CA_BUNDLE: path.join(s.dir, 'pebble-cert.pem') },
+    });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stdout, /\[7\/8\] Getting a Let's Encrypt certificate/);
+    assert.match(r.stderr, new RegExp(`Let's Encrypt refused a certificate for ${DOMAIN}\n  fix: check that ${DOMAIN} points here and port 80 is open`));
+    fs.rmSync(/log: (\S+)/.exec(r.stderr)[1]);
+    // pebble forgets its accounts when it stops; Let's Encrypt would not
+    fs.rmSync(path.join(s.dir, 'letsencrypt/accounts'), { recursive: true, force: true });
   });
 
   it('gets a certificate through its own lighttpd, serves it, and renewals reach lighttpd and coturn', async () => {
@@ -104,7 +120,7 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
       serial('serial.renewed'),
     ].join(' && ');
     const r = await runAs(['sh', '-c', script], {
-      cwd: s.src, home: s.home, asRoot: true, wrap: ['unshare', '-m', 'sh', ns, s.dir, '--pebble'],
+      cwd: s.src, home: s.home, asRoot: true, wrap: ['unshare', '-m', 'sh', ns, s.dir, '--pebble', path.join(s.dir, 'pebble.json')],
       env: { REQUESTS_CA_BUNDLE: path.join(s.dir, 'pebble-cert.pem') },
     });
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}\n${fs.readFileSync(path.join(s.dir, 'pebble.log'), 'utf8').slice(-2000)}`);

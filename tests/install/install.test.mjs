@@ -166,6 +166,21 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.equal((await request(base, 'GET', '/api/health')).status, 200);
   });
 
+  it('--force-relay and --external-ip reach the join answer and coturn', async () => {
+    const r = await install(s, ['--prefix', s.prefix, ...p.args, '--force-relay', '--external-ip', '198.51.100.7']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /Starting tuturu +ok .*restarted/);
+    const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
+    assert.equal(join.status, 200, join.text);
+    assert.equal(join.json.ice_transport_policy, 'relay');
+    const urls = join.json.ice_servers.flatMap((e) => e.urls);
+    assert.ok(urls.includes(`turn:198.51.100.7:${p.turn}?transport=udp`), urls.join(' '));
+    const conf = fs.readFileSync(path.join(state, 'turnserver.conf'), 'utf8');
+    assert.match(conf, /^external-ip=198\.51\.100\.7$/m);
+    const [min, max] = p.args[p.args.indexOf('--turn-port-range') + 1].split('-');
+    assert.match(conf, new RegExp(`^min-port=${min}$[\\s\\S]*^max-port=${max}$`, 'm'));
+  });
+
   it('uninstall stops everything and leaves nothing behind', async () => {
     const pids = processesWith(s.prefix).map((x) => x.pid);
     assert.ok(pids.length >= 3);
