@@ -130,7 +130,8 @@ for p in "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port"; do
     [ $root = 1 ] || [ "$p" -ge 1024 ] ||
         die "port $p needs root; without root use ports from 1024 (--port 8080 --https-port 8443)"
 done
-[ "$web_port" != "$https_port" ] || die "--port and --https-port must differ"
+dup=$(printf '%s\n' "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port" | sort | uniq -d)
+[ -z "$dup" ] || die "port $dup is given twice: --port, --https-port, --turn-port and --turn-tls-port must all differ"
 turn_min=${opt_turn_range%-*} turn_max=${opt_turn_range#*-}
 number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
 [ "$turn_min" -ge 1024 ] && [ "$turn_min" -le "$turn_max" ] && [ "$turn_max" -le 65535 ] ||

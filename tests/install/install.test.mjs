@@ -213,7 +213,8 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     [['--turn-port-range', '60000-50000'], /--turn-port-range must be A-B/],
     [['--turn-port-range', 'lots'], /must be a number/],
     [['--external-ip', '1.2.3'], /--external-ip must be an IPv4 address/],
-    [['--port', '9000', '--https-port', '9000'], /must differ/],
+    [['--port', '9000', '--https-port', '9000'], /port 9000 is given twice/],
+    [['--port', '3478'], /port 3478 is given twice: .* must all differ/],
     [['--prefix', '/usr'], /choose a dedicated directory/],
     [['--prefix', '/tmp/a b'], /choose a dedicated directory/],
   ];
