@@ -2,12 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { assertError, freshPin, joinPair, pollUntil, startServer } from './harness.mjs';
+import { assertError, freshPin, joinPair, pollUntil, startServer, waitFor } from './harness.mjs';
 
 describe('POST /api/join', () => {
   let srv;
   before(async () => {
-    srv = await startServer({ env: { TUTURU_POLL_TIMEOUT: '2', TUTURU_PEER_GRACE: '30' } });
+    // Nothing expires while the cases run: the refusals below compare the
+    // whole database before and after.
+    srv = await startServer({ env: { TUTURU_POLL_TIMEOUT: '2', TUTURU_PEER_GRACE: '3600', TUTURU_MESSAGE_TTL: '86400' } });
   });
   after(() => srv?.stop());
 
@@ -103,6 +105,10 @@ describe('POST /api/join', () => {
     assert.equal((await srv.join(pin)).status, 200);
     const again = await pollUntil(srv, a.token, 'peer-joined', { after: cursor });
     assert.deepEqual(again.messages.map((m) => m.type), ['peer-joined']);
+    // The server deletes what the polls acknowledged in the background,
+    // within a second: let that happen here, not during the next test.
+    await waitFor(() => srv.sql(`SELECT count(*) AS n FROM messages WHERE peer_id = '${a.peer}' AND seq <= ${cursor}`)[0].n === 0,
+      5000, 'the acknowledged messages to be deleted');
   });
 
   it('when both have left, the PIN starts a fresh room: peers 1, polite false', async () => {

@@ -7,7 +7,10 @@ import { assertError, freshPin, joinPair, startServer } from './harness.mjs';
 describe('POST /api/send', () => {
   let srv;
   before(async () => {
-    srv = await startServer({ env: { TUTURU_POLL_TIMEOUT: '2', TUTURU_PEER_GRACE: '30' } });
+    // Nothing expires while the cases run: the refusals below compare the
+    // whole database before and after. (Every poll here is from 0: no
+    // acknowledgement deletes anything in the background.)
+    srv = await startServer({ env: { TUTURU_POLL_TIMEOUT: '2', TUTURU_PEER_GRACE: '3600', TUTURU_MESSAGE_TTL: '86400' } });
   });
   after(() => srv?.stop());
 
