@@ -22,6 +22,19 @@ port_used() {
         -v st="$([ "$2" = tcp ] && echo 0A || echo 07)" '$2 ~ p "$" && $4 == st { f = 1 } END { exit !f }'
 }
 
+# coturn_listens PORT TLS_PORT: coturn's three listeners are all up.
+coturn_listens() { port_used "$1" udp && port_used "$1" tcp && port_used "$2" tcp; }
+
+# coturn_port_taken PORT TLS_PORT: prints "PORT proto" of the first of them
+# something already holds. coturn retries a busy port for ever (and shares
+# it with another coturn through SO_REUSEPORT), so callers refuse instead.
+coturn_port_taken() {
+    for used in "$1 udp" "$1 tcp" "$2 tcp"; do
+        ! port_used ${used% *} ${used#* } || { echo "$used"; return 0; }
+    done
+    return 1
+}
+
 # alive PID: the process exists and is not a zombie.
 alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status"; }
 

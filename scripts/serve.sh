@@ -16,19 +16,16 @@ command -v lighttpd >/dev/null || die "lighttpd is not installed (run scripts/se
 # so however lighttpd ends (Ctrl-C, SIGTERM, SIGKILL) coturn ends.
 start_coturn() {
     command -v turnserver >/dev/null || die "coturn is not installed (run scripts/setup, or TURN=0)"
-    # coturn retries a busy port for ever (and shares it with another coturn
-    # through SO_REUSEPORT): refuse to start instead.
-    for used in "$turn_port udp" "$turn_port tcp" "$turn_tls_port tcp"; do
-        set -- $used
-        ! port_used "$1" "$2" || die "$2 port $1 is taken (a system coturn? systemctl disable --now coturn); set TURN_PORT/TURN_TLS_PORT, or TURN=0"
-    done
+    if taken=$(coturn_port_taken "$turn_port" "$turn_tls_port"); then
+        die "${taken#* } port ${taken% *} is taken (a system coturn? systemctl disable --now coturn); set TURN_PORT/TURN_TLS_PORT, or TURN=0"
+    fi
     command -v setpriv >/dev/null || die "setpriv (util-linux) is missing"
     setpriv --pdeathsig TERM turnserver -c "$state/turnserver.conf" \
         </dev/null >>"$state/log/turnserver-stderr.log" 2>&1 &
     coturn=$!
     # Up when its three listeners are (bounded); a bad setting ends it before.
     tries=0
-    until port_used "$turn_port" udp && port_used "$turn_port" tcp && port_used "$turn_tls_port" tcp; do
+    until coturn_listens "$turn_port" "$turn_tls_port"; do
         alive $coturn || die "coturn stopped at start: $(tail -n 5 "$state/log/turnserver.log" 2>/dev/null)"
         tries=$((tries + 1))
         [ $tries -le 150 ] || die "coturn did not listen within 15 s (see $state/log/turnserver.log)"
