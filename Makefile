@@ -97,6 +97,7 @@ run: check-deps build/tuturu-api
 
 bench: check-deps build/tuturu-api
 	TURN=0 bench/run
+	bench/floor
 
 install: build/tuturu-api
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuturu
