@@ -15,7 +15,7 @@ SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 
-.PHONY: all test unit integration turn web browser installer fresh fresh-ubuntu run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration turn web browser installer systemd fresh fresh-ubuntu run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -84,13 +84,20 @@ installer:
 fresh:
 	tests/fresh/run
 
+# ./install.sh as root under a real systemd 252 (PID 1 of new namespaces in
+# a Debian 12 root): the units, the control script, a reboot, --domain, the
+# uninstall (as root; tests/systemd/README.md). tests/systemd/qemu, a slower
+# companion under qemu, is not part of make test.
+systemd:
+	tests/systemd/run
+
 # ./install.sh (not the test command) in Ubuntu 22.04 and 24.04 roots: not
 # part of `make test`, for changes to install.sh. Each takes about 2 minutes.
 fresh-ubuntu:
 	FRESH_SUITE=jammy tests/fresh/run
 	FRESH_SUITE=noble tests/fresh/run
 
-test: check-deps unit fuzz-short integration turn web browser installer fresh
+test: check-deps unit fuzz-short integration turn web browser installer systemd fresh
 
 run: check-deps build/tuturu-api
 	PORT=$(PORT) scripts/serve.sh
