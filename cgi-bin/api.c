@@ -25,17 +25,20 @@ static int handle_turn(struct api_ctx *c, struct http_req *r);
 static int handle_health(struct api_ctx *c, struct http_req *r);
 static int handle_error(struct api_ctx *c, struct http_req *r);
 
+/* any_site: answered whatever site the request comes from; every other
+ * route refuses cross-site requests (http_same_origin) with 403. */
 static const struct route {
     const char *method, *path;
     handler_fn fn;
+    int any_site;
 } routes[] = {
-    {"POST", "/api/join", handle_join},
-    {"POST", "/api/send", handle_send},
-    {"GET", "/api/poll", handle_poll},
-    {"POST", "/api/leave", handle_leave},
-    {"GET", "/api/turn", handle_turn},
-    {"GET", "/api/health", handle_health},
-    {NULL, "/api/error", handle_error}, /* lighttpd's own errors, any method */
+    {"POST", "/api/join", handle_join, 0},
+    {"POST", "/api/send", handle_send, 0},
+    {"GET", "/api/poll", handle_poll, 0},
+    {"POST", "/api/leave", handle_leave, 0},
+    {"GET", "/api/turn", handle_turn, 0},
+    {"GET", "/api/health", handle_health, 1},
+    {NULL, "/api/error", handle_error, 1}, /* lighttpd's own errors, any method */
 };
 
 static int64_t now_s(void) { return (int64_t)time(NULL); }
@@ -56,13 +59,26 @@ static int db_failed(struct http_req *r)
     return 0;
 }
 
+/* How a handler takes its body. */
+enum body_rule {
+    BODY_JSON,   /* required, Content-Type: application/json */
+    BODY_BEACON, /* optional, any Content-Type: navigator.sendBeacon's text/plain */
+};
+
+static int refuse_media_type(struct http_req *r)
+{
+    http_error(r->fcgi, 415, "unsupported_media_type", "The body must be sent as 'Content-Type: application/json'.");
+    return -1;
+}
+
 /* Read and parse the body as a JSON object into *o. Returns 0, or -1 with
- * the error sent. With optional, an empty body is no error (*o is NULL). */
-static int read_object(struct http_req *r, int optional, json_t **o)
+ * the error sent. With BODY_BEACON an empty body is no error (*o is NULL). */
+static int read_object(struct http_req *r, enum body_rule rule, json_t **o)
 {
     *o = NULL;
+    if (rule == BODY_JSON && !http_is_json_type(r->content_type)) return refuse_media_type(r);
     if (http_read_body(r) != 0) return -1;
-    if (optional && r->body_len == 0) return 0;
+    if (rule == BODY_BEACON && r->body_len == 0) return 0;
     if ((*o = validate_json_object(r->body, r->body_len))) return 0;
     http_error(r->fcgi, 400, "invalid_json", "The body is not one valid JSON object.");
     return -1;
@@ -122,7 +138,7 @@ static int join_answer(struct api_ctx *c, struct http_req *r, const char *peer,
 static int handle_join(struct api_ctx *c, struct http_req *r)
 {
     json_t *body;
-    if (read_object(r, 0, &body) < 0) return 0;
+    if (read_object(r, BODY_JSON, &body) < 0) return 0;
     const char *pin = json_string_value(json_object_get(body, "pin"));
     char pin_hash[CRYPTO_HASH_HEX + 1], token_hash[CRYPTO_HASH_HEX + 1];
     char peer[2 * CRYPTO_PEER_BYTES + 1], token[CRYPTO_TOKEN_HEX + 1];
@@ -156,7 +172,7 @@ static int handle_send(struct api_ctx *c, struct http_req *r)
     char peer[STORE_PEER_HEX];
     if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
     json_t *body;
-    if (read_object(r, 0, &body) < 0) return 0;
+    if (read_object(r, BODY_JSON, &body) < 0) return 0;
     const char *type = json_string_value(json_object_get(body, "type"));
     json_t *data = json_object_get(body, "data");
     char *text = NULL;
@@ -226,7 +242,7 @@ static int handle_leave(struct api_ctx *c, struct http_req *r)
     if (!token && !r->auth) {
         /* navigator.sendBeacon cannot set headers: the token is in the body,
          * whatever the Content-Type says. No body: no token (401). */
-        if (read_object(r, 1, &body) < 0) return 0;
+        if (read_object(r, BODY_BEACON, &body) < 0) return 0;
         token = json_string_value(json_object_get(body, "token"));
         if (!validate_token(token)) token = NULL;
     }
@@ -282,6 +298,12 @@ static int handle_error(struct api_ctx *c, struct http_req *r)
     return 0;
 }
 
+static int refuse_origin(struct http_req *r)
+{
+    http_error(r->fcgi, 403, "forbidden_origin", "Requests from other websites are refused.");
+    return 0;
+}
+
 static int dispatch(struct api_ctx *c, struct http_req *r)
 {
     int path_known = 0;
@@ -293,7 +315,8 @@ static int dispatch(struct api_ctx *c, struct http_req *r)
     for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
         const struct route *rt = &routes[i];
         if (strcmp(rt->path, r->path) != 0) continue;
-        if (!rt->method || !strcmp(rt->method, r->method)) return rt->fn(c, r);
+        if (!rt->method || !strcmp(rt->method, r->method))
+            return rt->any_site || http_same_origin(r) ? rt->fn(c, r) : refuse_origin(r);
         path_known = 1;
     }
     if (path_known) http_error(r->fcgi, 405, "method_not_allowed", "This endpoint does not take that method.");

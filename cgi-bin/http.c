@@ -6,6 +6,7 @@
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char *status_text(int status)
 {
@@ -17,9 +18,11 @@ static const char *status_text(int status)
     case 401: return "Unauthorized";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 403: return "Forbidden";
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
+    case 415: return "Unsupported Media Type";
     case 429: return "Too Many Requests";
     case 503: return "Service Unavailable";
     default: return status >= 500 ? "Internal Server Error" : "Error";
@@ -34,6 +37,15 @@ void http_req_init(struct http_req *req, FCGX_Request *fcgi)
     req->query = FCGX_GetParam("QUERY_STRING", fcgi->envp);
     req->auth = FCGX_GetParam("HTTP_AUTHORIZATION", fcgi->envp);
     req->remote_addr = FCGX_GetParam("REMOTE_ADDR", fcgi->envp);
+    req->content_type = FCGX_GetParam("CONTENT_TYPE", fcgi->envp);
+    req->origin = FCGX_GetParam("HTTP_ORIGIN", fcgi->envp);
+    req->fetch_site = FCGX_GetParam("HTTP_SEC_FETCH_SITE", fcgi->envp);
+    req->host = FCGX_GetParam("HTTP_HOST", fcgi->envp);
+    req->scheme = FCGX_GetParam("REQUEST_SCHEME", fcgi->envp);
+    if (!req->scheme) {
+        const char *https = FCGX_GetParam("HTTPS", fcgi->envp);
+        req->scheme = https && !strcasecmp(https, "on") ? "https" : "http";
+    }
     if (!req->method) req->method = "";
     const char *uri = FCGX_GetParam("REQUEST_URI", fcgi->envp);
     if (!uri) uri = "";
@@ -78,6 +90,36 @@ void http_req_free(struct http_req *req)
 {
     free(req->body);
     req->body = NULL;
+}
+
+int http_is_json_type(const char *t)
+{
+    static const char json[] = "application/json";
+    if (!t) return 0;
+    t += strspn(t, " \t");
+    if (strncasecmp(t, json, sizeof json - 1) != 0) return 0;
+    t += sizeof json - 1;
+    t += strspn(t, " \t");
+    return *t == 0 || *t == ';';
+}
+
+/* 1 if origin is exactly scheme "://" host, host's port dropped when it is
+ * the scheme's default (browsers never write it in an Origin). */
+static int origin_is(const char *origin, const char *scheme, const char *host)
+{
+    size_t n = strlen(scheme), h = strlen(host);
+    const char *dflt = !strcmp(scheme, "https") ? ":443" : !strcmp(scheme, "http") ? ":80" : NULL;
+    if (dflt && h > strlen(dflt) && !strcmp(host + h - strlen(dflt), dflt)) h -= strlen(dflt);
+    return strncasecmp(origin, scheme, n) == 0 && strncmp(origin + n, "://", 3) == 0
+           && strlen(origin + n + 3) == h && strncasecmp(origin + n + 3, host, h) == 0;
+}
+
+int http_same_origin(const struct http_req *req)
+{
+    if (req->fetch_site)
+        return !strcmp(req->fetch_site, "same-origin") || !strcmp(req->fetch_site, "none");
+    if (!req->origin) return 1;
+    return req->host && *req->host && origin_is(req->origin, req->scheme, req->host);
 }
 
 void http_reply(FCGX_Request *fcgi, int status, const char *body, size_t len, const char *extra)

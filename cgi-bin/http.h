@@ -12,6 +12,11 @@ struct http_req {
     const char *query;
     const char *auth;
     const char *remote_addr;
+    const char *content_type; /* NULL when the request has none */
+    const char *origin;       /* Origin header, or NULL */
+    const char *fetch_site;   /* Sec-Fetch-Site header, or NULL */
+    const char *host;         /* Host header, or NULL */
+    const char *scheme;       /* "https" or "http": how the request reached lighttpd */
     char path[128];       /* request path without the query; "" if too long */
     char *body;           /* NUL-terminated copy, or NULL when none was read */
     size_t body_len;
@@ -27,6 +32,19 @@ void http_req_init(struct http_req *req, FCGX_Request *fcgi);
 int http_read_body(struct http_req *req);
 
 void http_req_free(struct http_req *req);
+
+/* 1 if content_type is application/json, parameters allowed
+ * ("application/json; charset=utf-8", any case), else 0 (NULL included).
+ * text/plain, form and multipart bodies are what another site can make a
+ * browser send without a CORS preflight. */
+int http_is_json_type(const char *content_type);
+
+/* 1 if a browser would not call req cross-site, else 0 (docs/api.md):
+ * Sec-Fetch-Site, when present, must be "same-origin" or "none"; without it an
+ * Origin, when present, must equal scheme "://" Host (ASCII case ignored, a
+ * default port on Host ignored). No Sec-Fetch-Site and no Origin: 1 (curl,
+ * a non-browser client). */
+int http_same_origin(const struct http_req *req);
 
 /* Write status, JSON headers, and body (may be NULL for 204). extra is more
  * header lines ("Name: value\r\n"...) or NULL. */

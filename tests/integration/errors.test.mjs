@@ -293,6 +293,7 @@ describe('errors', () => {
       changed();
       const body = JSON.stringify({ pin: freshPin() });
       const data = 'POST /api/join HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\n' +
+        'Content-Type: application/json\r\n' +
         `Connection: close\r\n\r\n${body.length.toString(16)}\r\n${body}\r\n0\r\n\r\n`;
       const r = await rawRequest(srv.port, data);
       assert.equal(r.status, 200, r.raw);
@@ -304,7 +305,7 @@ describe('errors', () => {
     it('a body shorter than its Content-Length, then the client hangs up, changes nothing', async () => {
       const before = srv.snapshot();
       const r = await rawRequest(srv.port,
-        `POST /api/join HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"pin":"${freshPin()}"}`,
+        `POST /api/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"pin":"${freshPin()}"}`,
         { halfClose: true });
       if (r.status) assertError(r, 400, ['invalid_body', 'bad_request', 'invalid_json']);
       assertUnchanged(before, srv.snapshot());
@@ -313,7 +314,8 @@ describe('errors', () => {
     it('a Content-Length that is not a number is a 400 JSON error', async () => {
       const before = srv.snapshot();
       const r = await rawRequest(srv.port,
-        'POST /api/join HTTP/1.1\r\nHost: x\r\nContent-Length: 1x\r\nConnection: close\r\n\r\n{"pin":"123456"}');
+        'POST /api/join HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1x\r\n' +
+        'Connection: close\r\n\r\n{"pin":"123456"}');
       assertError(r, 400, ['bad_request', 'invalid_body']);
       assertUnchanged(before, srv.snapshot());
     });

@@ -150,16 +150,23 @@ function childrenOf(pid) {
   return kids;
 }
 
-/** One HTTP request; the body parsed as JSON when it is JSON. */
-export async function request(base, method, urlPath, { headers = {}, body, token } = {}) {
+/**
+ * One HTTP request; the body parsed as JSON when it is JSON. A body (object,
+ * string or bytes) goes as `Content-Type: application/json`, as the API
+ * requires, unless headers name another type or contentType says otherwise
+ * (null: no Content-Type header at all).
+ */
+export async function request(base, method, urlPath, { headers = {}, body, token, contentType = 'application/json' } = {}) {
   const h = { ...headers };
   if (token !== undefined) h.authorization = `Bearer ${token}`;
   let payload = body;
   if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
     payload = JSON.stringify(body);
-    if (!Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
-      h['content-type'] = 'application/json';
-    }
+  }
+  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) {
+    // fetch adds text/plain to a string body by itself; bytes go without a type
+    if (contentType === null) payload = Buffer.from(payload);
+    else h['content-type'] = contentType;
   }
   const res = await fetch(base + urlPath, { method, headers: h, body: payload });
   const text = await res.text();
@@ -174,13 +181,16 @@ export async function request(base, method, urlPath, { headers = {}, body, token
 
 /**
  * Send bytes on a fresh TCP connection and read until the server closes it
- * (bounded). halfClose ends our side after writing. Returns the raw answer
+ * (bounded). halfClose ends our side after writing; localAddress binds the
+ * client socket (e.g. 127.0.0.2: all of 127/8 is loopback on Linux, so the
+ * server sees another REMOTE_ADDR). Returns the raw answer
  * and, when there is one, its status, headers and JSON body.
  */
-export function rawRequest(port, data, { halfClose = false, timeoutMs = 5000 } = {}) {
+export function rawRequest(port, data, { halfClose = false, timeoutMs = 5000, localAddress } = {}) {
   return new Promise((resolve, reject) => {
     const chunks = [];
-    const s = net.connect(port, '127.0.0.1', () => (halfClose ? s.end(data) : s.write(data)));
+    const s = net.connect({ port, host: '127.0.0.1', localAddress },
+      () => (halfClose ? s.end(data) : s.write(data)));
     const timer = setTimeout(() => {
       s.destroy();
       reject(new Error(`raw request: no close within ${timeoutMs} ms`));

@@ -2,7 +2,14 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 
-import { assertError, freshPin, startServer, waitFor } from './harness.mjs';
+import { assertError, freshPin, rawRequest, startServer, waitFor } from './harness.mjs';
+
+/** A raw join request (for rawRequest, which can bind the client address). */
+const joinFrom = (pin) => {
+  const body = JSON.stringify({ pin });
+  return 'POST /api/join HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n' +
+    `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`;
+};
 
 describe('join rate limit (join_limit 3, join_window 3600)', () => {
   let srv;
@@ -28,6 +35,20 @@ describe('join rate limit (join_limit 3, join_window 3600)', () => {
 
   it('further joins stay limited', async () => {
     assertError(await srv.join(freshPin()), 429, 'rate_limited');
+  });
+
+  it('joins from another address (127.0.0.2) are counted apart: accepted, then limited on their own', async () => {
+    const fromOther = () => rawRequest(srv.port, joinFrom(freshPin()), { localAddress: '127.0.0.2' });
+    assertError(await srv.join(freshPin()), 429, 'rate_limited', '127.0.0.1 is still limited');
+    for (let i = 0; i < 3; i++) {
+      const r = await fromOther();
+      assert.equal(r.status, 200, `join ${i + 1} from 127.0.0.2: ${r.raw}`);
+    }
+    assertError(await fromOther(), 429, 'rate_limited', 'the 4th join from 127.0.0.2');
+    // one counter row per address (the address is stored keyed-hashed)
+    const rows = srv.sql('SELECT addr_hash, count FROM join_rate ORDER BY count');
+    assert.equal(new Set(rows.map((row) => row.addr_hash)).size, 2, JSON.stringify(rows));
+    assert.deepEqual(rows.map((row) => row.count), [4, 6]);
   });
 
   it('other endpoints are not limited', async () => {
