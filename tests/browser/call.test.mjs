@@ -97,7 +97,9 @@ test('hang-up on one side ends the call on the other, and both leave the room', 
     await p.waitForFunction(() => !document.querySelector('#local-video').srcObject);
   }
   // the room is empty again: a newcomer is alone in it
-  const r = await fetch(`${srv.base}/api/join`, { method: 'POST', body: JSON.stringify({ pin }) });
+  const r = await fetch(`${srv.base}/api/join`, {
+    method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pin }),
+  });
   const j = await r.json();
   assert.equal(j.peers, 1);
   await fetch(`${srv.base}/api/leave`, { method: 'POST', headers: { Authorization: `Bearer ${j.token}` } });

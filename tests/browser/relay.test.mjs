@@ -165,7 +165,9 @@ test('Chromium refuses the self-signed certificate for TURN over TLS (error 701,
       const page = await openPage(browser, srv.base, { name: 'A' });
       pages.push(page);
       const gathered = await page.evaluate(async (pin) => {
-        const r = await fetch('/api/join', { method: 'POST', body: JSON.stringify({ pin }) });
+        const r = await fetch('/api/join', {
+          method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ pin }),
+        });
         const j = await r.json();
         const pc = new RTCPeerConnection({ iceServers: j.ice_servers, iceTransportPolicy: 'relay' });
         const candidates = [];
