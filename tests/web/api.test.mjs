@@ -38,6 +38,7 @@ test('send, poll, turn and leave carry the bearer token', async () => {
   const api = createApi({ fetchFn: f.fetchFn });
   assert.deepEqual(await api.send('tok', 'media', { audio: true }), { seq: 4 });
   assert.equal(f.calls[0].body, '{"type":"media","data":{"audio":true}}');
+  assert.equal(f.calls[0].headers['Content-Type'], 'application/json', 'the server refuses other types (415)');
   assert.deepEqual(await api.poll('tok', 17, new AbortController().signal), [{ seq: 1, type: 'x', data: null }]);
   assert.equal(f.calls[1].url, '/api/poll?after=17');
   assert.equal(f.calls[1].method, 'GET');
