@@ -16,9 +16,9 @@ static const char *status_text(int status)
     case 204: return "No Content";
     case 400: return "Bad Request";
     case 401: return "Unauthorized";
+    case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
-    case 403: return "Forbidden";
     case 409: return "Conflict";
     case 411: return "Length Required";
     case 413: return "Payload Too Large";
@@ -103,15 +103,15 @@ int http_is_json_type(const char *t)
     return *t == 0 || *t == ';';
 }
 
-/* 1 if origin is exactly scheme "://" host, host's port dropped when it is
- * the scheme's default (browsers never write it in an Origin). */
+/* 1 if origin is exactly scheme "://" host (ASCII case ignored), with host's
+ * port dropped when it is the scheme's default: browsers never write that. */
 static int origin_is(const char *origin, const char *scheme, const char *host)
 {
-    size_t n = strlen(scheme), h = strlen(host);
-    const char *dflt = !strcmp(scheme, "https") ? ":443" : !strcmp(scheme, "http") ? ":80" : NULL;
-    if (dflt && h > strlen(dflt) && !strcmp(host + h - strlen(dflt), dflt)) h -= strlen(dflt);
-    return strncasecmp(origin, scheme, n) == 0 && strncmp(origin + n, "://", 3) == 0
-           && strlen(origin + n + 3) == h && strncasecmp(origin + n + 3, host, h) == 0;
+    const char *port = strcmp(scheme, "https") == 0 ? ":443" : ":80";
+    size_t s = strlen(scheme), h = strlen(host), p = strlen(port);
+    if (h > p && strcmp(host + h - p, port) == 0) h -= p;
+    return strncasecmp(origin, scheme, s) == 0 && strncmp(origin + s, "://", 3) == 0
+           && strlen(origin + s + 3) == h && strncasecmp(origin + s + 3, host, h) == 0;
 }
 
 int http_same_origin(const struct http_req *req)
