@@ -167,6 +167,16 @@ static int handle_join(struct api_ctx *c, struct http_req *r)
     return join_answer(c, r, peer, token, polite, peers);
 }
 
+/* 429 queue_full: the recipient has not fetched what waits for it. It
+ * polls within poll_timeout or leaves within peer_grace: retry in a second. */
+static void queue_full(struct http_req *r)
+{
+    static const char body[] =
+        "{\"error\":\"queue_full\",\"message\":\"The other peer has too many undelivered "
+        "messages; try again once it has caught up.\"}";
+    http_reply(r->fcgi, 429, body, sizeof body - 1, "Retry-After: 1\r\n");
+}
+
 static int handle_send(struct api_ctx *c, struct http_req *r)
 {
     char peer[STORE_PEER_HEX];
@@ -183,13 +193,17 @@ static int handle_send(struct api_ctx *c, struct http_req *r)
     } else if (!(text = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY))) {
         http_error(r->fcgi, 500, "internal", "Out of memory.");
     } else {
-        switch (store_send(c->db, peer, type, text, now_s(), &seq)) {
+        struct store_cap cap = {c->cfg->queue_max_messages, c->cfg->queue_max_bytes};
+        switch (store_send_capped(c->db, peer, type, text, now_s(), &cap, &seq)) {
         case STORE_OK:
             park_notify(c->park);
             reply_json(r, 202, json_pack("{s:I}", "seq", (json_int_t)seq));
             break;
         case STORE_NO_PEER:
             http_error(r->fcgi, 409, "no_peer", "Nobody else is in the call yet.");
+            break;
+        case STORE_QUEUE_FULL:
+            queue_full(r);
             break;
         default: db_failed(r);
         }

@@ -34,6 +34,8 @@ static const struct setting settings[] = {
     S(join_limit, K_INT, "30", 1, 1000000),
     S(join_window, K_INT, "60", 1, 86400),
     S(threads, K_INT, "2", 1, 64),
+    S(queue_max_messages, K_INT, "256", 8, 100000),
+    S(queue_max_bytes, K_INT, "1048576", 65536, 64 * 1024 * 1024),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

@@ -17,6 +17,8 @@ struct config {
     int join_limit;         /* joins per address per join_window */
     int join_window;        /* seconds */
     int threads;            /* request threads */
+    int queue_max_messages; /* undelivered messages per recipient */
+    int queue_max_bytes;    /* their bytes (of data) per recipient */
 };
 
 /* Fill cfg with defaults, then the file at path (if path is not NULL), then

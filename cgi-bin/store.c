@@ -8,7 +8,7 @@ enum {
     S_RATE_HIT, S_RATE_GET, S_ROOM_FIND, S_ROOM_ADD, S_ROOM_PEERS, S_PEER_ADD,
     S_MSG_ADD, S_AUTH, S_OTHER, S_TOUCH, S_ACK, S_FETCH, S_PEER_ROOM, S_PEER_DEL,
     S_PEER_MSGS_DEL, S_ROOM_DEL_EMPTY, S_STALE, S_MSG_EXPIRE, S_RATE_EXPIRE,
-    S_MAX_SEQ, S_NEW,
+    S_MAX_SEQ, S_NEW, S_QUEUE,
 };
 
 #define FETCH_MAX_BYTES (1024 * 1024)
@@ -159,14 +159,46 @@ enum store_rc store_auth(struct db *db, const char *token_hash, char peer_id[STO
     return STORE_ERR;
 }
 
-enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
-                         const char *data, int64_t now, long long *seq)
+/* STORE_QUEUE_FULL when one more message of len bytes for peer `to` would
+ * pass cap; reads the counters the schema's triggers keep, not the queue. */
+static enum store_rc queue_check(struct db *db, const char *to, size_t len,
+                                 const struct store_cap *cap)
+{
+    sqlite3_stmt *st = db_stmt(db, S_QUEUE, "SELECT count, bytes FROM queues WHERE peer_id = ?1");
+    if (!st || sqlite3_bind_text(st, 1, to, -1, SQLITE_STATIC)) return STORE_ERR;
+    int rc = sqlite3_step(st);
+    long long count = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    long long bytes = rc == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) {
+        db_log(db, "queue");
+        return STORE_ERR;
+    }
+    if (count + 1 > cap->max_messages || bytes + (long long)len > cap->max_bytes)
+        return STORE_QUEUE_FULL;
+    return STORE_OK;
+}
+
+enum store_rc store_send_capped(struct db *db, const char *peer_id, const char *type,
+                                const char *data, int64_t now, const struct store_cap *cap,
+                                long long *seq)
 {
     char other[STORE_PEER_HEX];
     if (db_begin(db) < 0) return STORE_ERR;
     enum store_rc rc = other_peer(db, peer_id, other);
+    if (rc == STORE_OK && cap) rc = queue_check(db, other, strlen(data), cap);
     if (rc == STORE_OK) rc = add_message(db, other, type, data, now, seq);
+    if (rc == STORE_QUEUE_FULL) {
+        db_rollback(db);
+        return rc;
+    }
     return finish(db, rc);
+}
+
+enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
+                         const char *data, int64_t now, long long *seq)
+{
+    return store_send_capped(db, peer_id, type, data, now, NULL, seq);
 }
 
 enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n)

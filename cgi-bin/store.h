@@ -15,6 +15,7 @@ enum store_rc {
     STORE_NO_PEER = 2,   /* send: alone in the room */
     STORE_LIMITED = 3,   /* join: rate limit reached */
     STORE_UNKNOWN = 4,   /* auth: no such token */
+    STORE_QUEUE_FULL = 5, /* send: the recipient's queue is at its cap */
 };
 
 #define STORE_PEER_HEX 17   /* 16 hex + NUL */
@@ -32,8 +33,22 @@ enum store_rc store_join(struct db *db, const char *pin_hash, const char *peer_i
 /* Find the peer of token_hash: STORE_OK with peer_id filled, or STORE_UNKNOWN. */
 enum store_rc store_auth(struct db *db, const char *token_hash, char peer_id[STORE_PEER_HEX]);
 
+/* Bounds on one recipient's undelivered messages. */
+struct store_cap {
+    long long max_messages;
+    long long max_bytes;  /* of data, as stored */
+};
+
 /* Queue a message from peer_id to the other peer of its room. data is JSON
- * text. STORE_NO_PEER when alone. Sets *seq. */
+ * text. STORE_NO_PEER when alone. STORE_QUEUE_FULL when the other peer's
+ * queue with this message would hold more than cap allows (cap NULL: no
+ * bound); both change nothing. Sets *seq. Cost does not grow with the
+ * queue: the count and bytes come from the queues table. */
+enum store_rc store_send_capped(struct db *db, const char *peer_id, const char *type,
+                                const char *data, int64_t now, const struct store_cap *cap,
+                                long long *seq);
+
+/* store_send_capped without a bound. */
 enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
                          const char *data, int64_t now, long long *seq);
 

@@ -29,11 +29,40 @@ CREATE TABLE IF NOT EXISTS messages (
 );
 CREATE INDEX IF NOT EXISTS messages_peer ON messages(peer_id, seq);
 
--- The once-a-second cleanup scans peers and messages (both small: peers in
--- calls, messages not yet delivered) rather than keep indexes on last_seen
--- and created that every heartbeat and every message would have to update.
+-- The once-a-second cleanup scans peers (small: peers in calls) rather than
+-- keep an index on last_seen that every heartbeat would have to update.
 DROP INDEX IF EXISTS peers_last_seen;
-DROP INDEX IF EXISTS messages_created;
+-- Messages it finds by this index: created comes after data in the row, so a
+-- scan reads every queued body (26 MB queued: 41-54 ms each second under the
+-- write lock; with the index about 20 us: bench/cleanup, docs/bench.md).
+CREATE INDEX IF NOT EXISTS messages_created ON messages(created);
+
+-- Per recipient: how many messages wait and their bytes (of data), so that
+-- send can refuse past queue_max_messages / queue_max_bytes without reading
+-- the queue. Kept by triggers, so every path that adds or deletes messages
+-- (send, join, leave, acknowledgements, cleanup, a shell) keeps them true.
+CREATE TABLE IF NOT EXISTS queues (
+    peer_id TEXT PRIMARY KEY,           -- recipient
+    count   INTEGER NOT NULL,
+    bytes   INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS messages_queue_add AFTER INSERT ON messages BEGIN
+    INSERT INTO queues(peer_id, count, bytes)
+        VALUES (new.peer_id, 1, length(CAST(new.data AS BLOB)))
+        ON CONFLICT(peer_id) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes;
+END;
+CREATE TRIGGER IF NOT EXISTS messages_queue_del AFTER DELETE ON messages BEGIN
+    UPDATE queues SET count = count - 1, bytes = bytes - length(CAST(old.data AS BLOB))
+        WHERE peer_id = old.peer_id;
+    DELETE FROM queues WHERE peer_id = old.peer_id AND count <= 0;
+END;
+-- Counted afresh at every start: a database from before the counters, or
+-- messages edited by hand (no trigger follows an UPDATE), come out right.
+BEGIN IMMEDIATE;
+DELETE FROM queues;
+INSERT INTO queues(peer_id, count, bytes)
+    SELECT peer_id, count(*), sum(length(CAST(data AS BLOB))) FROM messages GROUP BY peer_id;
+COMMIT;
 
 -- Join attempts per client address and time window.
 CREATE TABLE IF NOT EXISTS join_rate (

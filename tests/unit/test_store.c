@@ -416,6 +416,107 @@ static void each_new_in_seq_order_after_cursor(void **state)
     assert_string_equal(s.peer[1], A);
 }
 
+/* Queue caps (store_send_capped) and the queues counters behind them. */
+static const struct store_cap CAP3 = {.max_messages = 3, .max_bytes = 10};
+
+/* B's counters: count * 1000000 + bytes, -1 when B has no row. */
+static long long queue_of_b(struct db *db)
+{
+    return q_int(db, "SELECT coalesce((SELECT count * 1000000 + bytes FROM queues"
+                     " WHERE peer_id = 'bbbbbbbbbbbbbbbb'), -1)");
+}
+
+static void send_capped_refuses_by_count_and_changes_nothing(void **state)
+{
+    struct fixture *f = *state;
+    long long seq = -1;
+    join_pair(f->db);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, &CAP3, &seq), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), 3000003);
+    seq = -1;
+    assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, &CAP3, &seq), STORE_QUEUE_FULL);
+    assert_int_equal(seq, -1);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"), 3);
+    assert_int_equal(queue_of_b(f->db), 3000003);
+    /* B polls with its cursor: the queue drains and sending works again. */
+    assert_int_equal(store_touch(f->db, B, 4, T0 + 1), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), -1);
+    assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, &CAP3, &seq), STORE_OK);
+    assert_int_equal(seq, 5); /* the refused one took no seq */
+}
+
+static void send_capped_refuses_by_bytes_of_stored_data(void **state)
+{
+    struct fixture *f = *state;
+    long long seq;
+    join_pair(f->db);
+    assert_int_equal(store_send_capped(f->db, A, "x", "\"\xc3\xa9\xc3\xa9\"", T0, &CAP3, &seq), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), 1000006); /* bytes, not characters */
+    assert_int_equal(store_send_capped(f->db, A, "x", "12345", T0, &CAP3, &seq), STORE_QUEUE_FULL);
+    assert_int_equal(store_send_capped(f->db, A, "x", "1234", T0, &CAP3, &seq), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), 2000010);
+    assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, &CAP3, &seq), STORE_QUEUE_FULL);
+    /* Without a cap nothing is refused. */
+    assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, NULL, &seq), STORE_OK);
+}
+
+static void queue_counters_follow_leave_and_cleanup(void **state)
+{
+    struct fixture *f = *state;
+    long long seq;
+    int removed;
+    join_pair(f->db);
+    assert_int_equal(store_send(f->db, B, "x", "12", T0, &seq), STORE_OK);  /* to A */
+    assert_int_equal(store_send(f->db, A, "x", "123", T0, &seq), STORE_OK); /* to B */
+    assert_int_equal(store_send(f->db, A, "x", "4", T0 + 1, &seq), STORE_OK);
+    assert_int_equal(q_int(f->db, "SELECT bytes FROM queues WHERE peer_id = '" A "'"), 6); /* null, 12 */
+    assert_int_equal(store_touch(f->db, A, 0, T0 + 601), STORE_OK);
+    assert_int_equal(store_touch(f->db, B, 0, T0 + 601), STORE_OK);
+    assert_int_equal(store_cleanup(f->db, T0 + 601, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), 1000001); /* the T0 message expired */
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM queues WHERE peer_id = '" A "'"), 0);
+    assert_int_equal(store_leave(f->db, B, T0 + 602), STORE_OK);
+    assert_int_equal(queue_of_b(f->db), -1);
+    assert_int_equal(q_int(f->db, "SELECT count * 100 + bytes FROM queues WHERE peer_id = '" A "'"), 104);
+}
+
+static void cleanup_finds_expired_messages_by_index(void **state)
+{
+    struct fixture *f = *state;
+    sqlite3_stmt *st;
+    char plan[512] = "";
+    assert_int_equal(sqlite3_prepare_v2(f->db->h, "EXPLAIN QUERY PLAN DELETE FROM messages WHERE created < 1",
+                                        -1, &st, NULL), SQLITE_OK);
+    while (sqlite3_step(st) == SQLITE_ROW)
+        snprintf(plan + strlen(plan), sizeof plan - strlen(plan), "%s;", sqlite3_column_text(st, 3));
+    sqlite3_finalize(st);
+    assert_non_null(strstr(plan, "USING COVERING INDEX messages_created"));
+}
+
+static void reopen_recounts_queues_of_an_old_database(void **state)
+{
+    struct fixture *f = *state;
+    char path[512], err[600];
+    long long seq;
+    join_pair(f->db);
+    assert_int_equal(store_send(f->db, A, "x", "123", T0, &seq), STORE_OK);
+    /* As before the counters existed: no triggers, no table, a message more. */
+    assert_int_equal(sqlite3_exec(f->db->h, "DROP TRIGGER messages_queue_add; DROP TRIGGER messages_queue_del;"
+                                  "DROP TABLE queues; INSERT INTO messages(peer_id, type, data, created)"
+                                  " VALUES ('" B "', 'y', '45', 1)", NULL, NULL, NULL), SQLITE_OK);
+    db_close(f->db);
+    snprintf(path, sizeof path, "%s/t.db", f->dir);
+    f->db = db_open(path, 1, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(queue_of_b(f->db), 2000005);
+    /* The schema again (every start): idempotent, same counts. */
+    db_close(f->db);
+    f->db = db_open(path, 1, err, sizeof err);
+    assert_non_null(f->db);
+    assert_int_equal(queue_of_b(f->db), 2000005);
+}
+
 static const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     T(open_uses_wal_and_is_healthy),
@@ -444,6 +545,11 @@ static const struct CMUnitTest tests[] = {
     T(rate_hit_counts_per_address_and_window),
     T(max_seq_zero_then_last_assigned),
     T(each_new_in_seq_order_after_cursor),
+    T(send_capped_refuses_by_count_and_changes_nothing),
+    T(send_capped_refuses_by_bytes_of_stored_data),
+    T(queue_counters_follow_leave_and_cleanup),
+    T(cleanup_finds_expired_messages_by_index),
+    T(reopen_recounts_queues_of_an_old_database),
 #undef T
 };
 
