@@ -13,7 +13,7 @@ import { launchServer, request, within } from './harness.mjs';
 async function refusesToStart(env, says) {
   const srv = await launchServer({ env });
   try {
-    const status = await within(srv.exited, 5000, 'the server to refuse to start').catch(async (e) => {
+    const status = await within(srv.exited, 15000, 'the server to refuse to start').catch(async (e) => {
       const health = await request(srv.url, 'GET', '/api/health').then((r) => `${r.status} ${r.text.trim()}`,
         (err) => err.message);
       throw new Error(`${e.message}: lighttpd kept running, GET /api/health answers ${health}\n${srv.logs()}`);
