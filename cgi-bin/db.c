@@ -3,8 +3,9 @@
  * Design
  * ------
  * All state lives in one SQLite file in WAL mode (schema: sql/schema.sql):
- * rooms, peers, messages and join_rate rows. Every thread of every FastCGI
- * process has its own connection; so may an operator's sqlite3 shell.
+ * rooms, peers, messages, join_rate rows and one health row. Every thread
+ * of every FastCGI process has its own connection; so may an operator's
+ * sqlite3 shell.
  *
  * Who writes what:
  *   join    inserts a room (if new), a peer, and a peer-joined message for
@@ -17,6 +18,8 @@
  *   cleanup (a timer thread, no request needed) does what leave does for
  *           every peer silent for peer_grace seconds, deletes messages older
  *           than message_ttl and join_rate rows of past windows.
+ *   health  rewrites the one row of the health table, only when it has to
+ *           prove that a write can happen (below).
  *
  * Invariants:
  *   1. A room has at most 2 peers; a room with none is deleted in the same
@@ -35,6 +38,19 @@
  * across threads cost more than the reads it saved.)
  * No statement stays un-reset after a call: an open read snapshot would hide
  * new rows from a waiting poll and stop checkpoints.
+ *
+ * Can we write? (GET /api/health.) A full or read-only file system does not
+ * show in a read, nor in BEGIN IMMEDIATE, nor in a transaction that changes
+ * nothing: only in a commit that has to put frames in the WAL, and even that
+ * succeeds while the WAL has room to be reused after a checkpoint. So this
+ * module remembers, for the whole process, the outcome of write transactions:
+ * the time of the last commit that changed rows, and the last error inside
+ * a write transaction (begin, a statement, commit), cleared by the next
+ * commit that changed rows. db_write_check trusts a success less than
+ * DB_WRITE_FRESH_MS old with no error since; otherwise it proves it with one
+ * write of its own (an upsert of the single row of the health table). With
+ * heartbeats flushed once a second a busy server never probes; an idle one
+ * probes at most once per DB_WRITE_FRESH_MS of health checks, a ~20 us write.
  */
 #include "db.h"
 
@@ -44,17 +60,55 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 extern const char tuturu_schema_sql[]; /* build/schema.c, from sql/schema.sql */
 
 #define BUSY_TIMEOUT_MS 5000
 #define BEGIN_TRIES 5
 
+#define DB_WRITE_FRESH_MS 5000
+
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* The outcome of this process's write transactions (see the design above). */
+static struct {
+    pthread_mutex_t lock;
+    int64_t ok_ms;          /* monotonic ms of the last commit that changed rows */
+    int failing;            /* an error came after it */
+    struct db_write_error last;
+} writes = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void write_failed(struct db *db, const char *what)
+{
+    pthread_mutex_lock(&writes.lock);
+    writes.failing = 1;
+    snprintf(writes.last.message, sizeof writes.last.message, "%s: %s", what,
+             db->h ? sqlite3_errmsg(db->h) : "no connection");
+    writes.last.code = db->h ? sqlite3_extended_errcode(db->h) : SQLITE_ERROR;
+    writes.last.at = (int64_t)time(NULL);
+    pthread_mutex_unlock(&writes.lock);
+}
+
+static void write_worked(void)
+{
+    pthread_mutex_lock(&writes.lock);
+    writes.failing = 0;
+    writes.ok_ms = mono_ms();
+    pthread_mutex_unlock(&writes.lock);
+}
 
 void db_log(struct db *db, const char *what)
 {
     log_msg("sqlite: %s: %s", what, db && db->h ? sqlite3_errmsg(db->h) : "no connection");
+    if (db && db->writing) write_failed(db, what);
 }
 
 static int exec(struct db *db, const char *sql, char *err, size_t errlen)
@@ -123,12 +177,14 @@ int db_begin(struct db *db)
         int rc = sqlite3_exec(db->h, "BEGIN IMMEDIATE", NULL, NULL, NULL);
         if (rc == SQLITE_OK) {
             db->writing = 1;
+            db->changes_at_begin = sqlite3_total_changes64(db->h);
             return 0;
         }
         if (rc != SQLITE_BUSY) break;
     }
     pthread_mutex_unlock(&write_lock);
     db_log(db, "begin");
+    write_failed(db, "begin");
     return -1;
 }
 
@@ -142,6 +198,7 @@ static void end_write(struct db *db)
 int db_commit(struct db *db)
 {
     if (sqlite3_exec(db->h, "COMMIT", NULL, NULL, NULL) == SQLITE_OK) {
+        if (sqlite3_total_changes64(db->h) != db->changes_at_begin) write_worked();
         end_write(db);
         return 0;
     }
@@ -189,4 +246,31 @@ int db_health(struct db *db)
     int rc = sqlite3_step(st);
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/* The probe: rewrite the one row of the health table. 0 or -1 (recorded). */
+static int write_probe(struct db *db)
+{
+    sqlite3_stmt *st = db_stmt(db, DB_MAX_STMTS - 2,
+        "INSERT INTO health(id, checked) VALUES (1, ?1)"
+        " ON CONFLICT(id) DO UPDATE SET checked = excluded.checked");
+    if (!st || sqlite3_bind_int64(st, 1, (int64_t)time(NULL))) return -1;
+    if (db_begin(db) < 0) return -1;
+    if (db_step_done(db, st) < 0) {
+        db_rollback(db);
+        return -1;
+    }
+    return db_commit(db);
+}
+
+int db_write_check(struct db *db, struct db_write_error *last)
+{
+    pthread_mutex_lock(&writes.lock);
+    int fresh = !writes.failing && writes.ok_ms && mono_ms() - writes.ok_ms < DB_WRITE_FRESH_MS;
+    pthread_mutex_unlock(&writes.lock);
+    int rc = fresh ? 0 : write_probe(db);
+    pthread_mutex_lock(&writes.lock);
+    *last = writes.last;
+    pthread_mutex_unlock(&writes.lock);
+    return rc;
 }

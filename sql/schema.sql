@@ -42,3 +42,10 @@ CREATE TABLE IF NOT EXISTS join_rate (
     count     INTEGER NOT NULL,
     PRIMARY KEY (addr_hash, window)
 ) WITHOUT ROWID;
+
+-- One row, rewritten by GET /api/health when it has to prove that a write can
+-- happen (no successful write in the last seconds; see cgi-bin/db.c).
+CREATE TABLE IF NOT EXISTS health (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    checked INTEGER NOT NULL            -- unix seconds of the last probe
+);
