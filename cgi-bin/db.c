@@ -11,8 +11,8 @@
  *   join    inserts a room (if new), a peer, and a peer-joined message for
  *           the peer already there.
  *   send    inserts one message for the other peer of the sender's room.
- *   poll    moves the poller's last_seen and deletes its messages with
- *           seq <= after (the client has them).
+ *   poll    moves the poller's last_seen and seen_mono and deletes its
+ *           messages with seq <= after (the client has them).
  *   leave   deletes the peer and its messages, inserts peer-left for the
  *           other peer, deletes the room when it is empty.
  *   cleanup (a timer thread, no request needed) does what leave does for
@@ -20,6 +20,22 @@
  *           than message_ttl and join_rate rows of past windows.
  *   health  rewrites the one row of the health table, only when it has to
  *           prove that a write can happen (below).
+ *
+ * Time. Two clocks (clock.h). How long ago something happened (a peer's
+ * silence against peer_grace) is measured on CLOCK_MONOTONIC, which no clock
+ * step moves: peers.seen_mono holds it, moved by each flushed heartbeat, and
+ * the cleaner (which also waits on CLOCK_MONOTONIC) removes peers with
+ * seen_mono < now - peer_grace. The monotonic clock is the same in every
+ * process of the machine but starts again at boot, so values written before
+ * a reboot mean nothing afterwards: every process start (db_open with
+ * migrate) gives every peer a fresh grace (seen_mono = now). A peer that
+ * left just before a restart keeps its seat up to peer_grace longer; none
+ * is dropped or kept for ever by a reboot. The wall-clock columns
+ * (last_seen, joined, created) are for people reading the database, and for
+ * two bounds that may stay on wall time: message_ttl (messages go sooner
+ * with their recipient's leave or its acknowledgement; a forward step only
+ * expires those of a recipient that is not fetching them) and join_rate
+ * windows (a step starts a new window: at most join_limit more joins).
  *
  * Invariants:
  *   1. A room has at most 2 peers; a room with none is deleted in the same
@@ -54,6 +70,7 @@
  */
 #include "db.h"
 
+#include "clock.h"
 #include "log.h"
 
 #include <pthread.h>
@@ -93,7 +110,7 @@ static void write_failed(struct db *db, const char *what)
     snprintf(writes.last.message, sizeof writes.last.message, "%s: %s", what,
              db->h ? sqlite3_errmsg(db->h) : "no connection");
     writes.last.code = db->h ? sqlite3_extended_errcode(db->h) : SQLITE_ERROR;
-    writes.last.at = (int64_t)time(NULL);
+    writes.last.at = clock_wall();
     pthread_mutex_unlock(&writes.lock);
 }
 
@@ -120,6 +137,41 @@ static int exec(struct db *db, const char *sql, char *err, size_t errlen)
     return -1;
 }
 
+/* Columns added after the first release: added to an existing database. */
+static int add_missing_columns(struct db *db, char *err, size_t errlen)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db->h, "SELECT count(*) FROM pragma_table_info('peers')"
+                           " WHERE name = 'seen_mono'", -1, &st, NULL) != SQLITE_OK) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db->h));
+        return -1;
+    }
+    int rc = sqlite3_step(st), has = rc == SQLITE_ROW && sqlite3_column_int(st, 0) > 0;
+    sqlite3_finalize(st);
+    if (rc != SQLITE_ROW) {
+        snprintf(err, errlen, "%s", sqlite3_errmsg(db->h));
+        return -1;
+    }
+    return has ? 0 : exec(db, "ALTER TABLE peers ADD COLUMN seen_mono INTEGER NOT NULL DEFAULT 0",
+                          err, errlen);
+}
+
+/* The schema, missing columns, and a fresh grace for every peer (design:
+ * Time), in one write transaction so that processes starting together
+ * migrate one at a time. Returns 0, or -1 with err filled in. */
+static int migrate_schema(struct db *db, char *err, size_t errlen)
+{
+    char fresh[128];
+    snprintf(fresh, sizeof fresh, "UPDATE peers SET seen_mono = %lld", (long long)clock_mono());
+    if (exec(db, "BEGIN IMMEDIATE", err, errlen) < 0) return -1;
+    if (exec(db, tuturu_schema_sql, err, errlen) < 0 || add_missing_columns(db, err, errlen) < 0
+        || exec(db, fresh, err, errlen) < 0 || exec(db, "COMMIT", err, errlen) < 0) {
+        sqlite3_exec(db->h, "ROLLBACK", NULL, NULL, NULL);
+        return -1;
+    }
+    return 0;
+}
+
 struct db *db_open(const char *path, int migrate, char *err, size_t errlen)
 {
     struct db *db = calloc(1, sizeof *db);
@@ -136,9 +188,8 @@ struct db *db_open(const char *path, int migrate, char *err, size_t errlen)
     if (sqlite3_busy_timeout(db->h, BUSY_TIMEOUT_MS) != SQLITE_OK
         || exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", why, sizeof why) < 0)
         goto fail;
-    if (migrate && exec(db, tuturu_schema_sql, why, sizeof why) < 0) goto fail;
-    /* Prove we can write: an unwritable database must fail at start. */
-    if (migrate && exec(db, "BEGIN IMMEDIATE; COMMIT;", why, sizeof why) < 0) goto fail;
+    /* Also proves we can write: an unwritable database must fail at start. */
+    if (migrate && migrate_schema(db, why, sizeof why) < 0) goto fail;
     return db;
 fail:
     snprintf(err, errlen, "database %s: %s", path, why);
@@ -254,7 +305,7 @@ static int write_probe(struct db *db)
     sqlite3_stmt *st = db_stmt(db, DB_MAX_STMTS - 2,
         "INSERT INTO health(id, checked) VALUES (1, ?1)"
         " ON CONFLICT(id) DO UPDATE SET checked = excluded.checked");
-    if (!st || sqlite3_bind_int64(st, 1, (int64_t)time(NULL))) return -1;
+    if (!st || sqlite3_bind_int64(st, 1, clock_wall())) return -1;
     if (db_begin(db) < 0) return -1;
     if (db_step_done(db, st) < 0) {
         db_rollback(db);

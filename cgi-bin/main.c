@@ -15,6 +15,7 @@
  * exits 1: lighttpd then starts a new one.
  */
 #include "api.h"
+#include "clock.h"
 #include "config.h"
 #include "db.h"
 #include "log.h"
@@ -187,7 +188,7 @@ static void clean_once(struct app *app, struct db *db)
 {
     int removed = 0;
     beat_flush(app->beats, db);
-    if (store_cleanup(db, (int64_t)time(NULL), app->cfg.peer_grace, app->cfg.message_ttl,
+    if (store_cleanup(db, clock_wall(), app->cfg.peer_grace, app->cfg.message_ttl,
                       app->cfg.join_window, &removed) == STORE_OK && removed)
         park_notify(app->park);
 }

@@ -1,4 +1,5 @@
--- tuturu schema. Applied by the FastCGI program at start (idempotent).
+-- tuturu schema. Applied by the FastCGI program at start (idempotent);
+-- columns added later are added to existing databases by db.c (migrate).
 -- Design, who writes what, and the invariants: cgi-bin/db.c.
 
 -- A room is a hashed PIN with at most two peers in it.
@@ -14,7 +15,8 @@ CREATE TABLE IF NOT EXISTS peers (
     token_hash TEXT NOT NULL UNIQUE,    -- SHA-256 of the bearer token
     polite     INTEGER NOT NULL CHECK (polite IN (0, 1)),
     joined     INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL         -- last poll (the heartbeat)
+    last_seen  INTEGER NOT NULL,        -- last poll (the heartbeat), unix seconds: for people
+    seen_mono  INTEGER NOT NULL DEFAULT 0 -- the same, CLOCK_MONOTONIC seconds: staleness (db.c)
 );
 CREATE INDEX IF NOT EXISTS peers_room ON peers(room_id);
 
