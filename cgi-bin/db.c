@@ -58,15 +58,19 @@
  * Can we write? (GET /api/health.) A full or read-only file system does not
  * show in a read, nor in BEGIN IMMEDIATE, nor in a transaction that changes
  * nothing: only in a commit that has to put frames in the WAL, and even that
- * succeeds while the WAL has room to be reused after a checkpoint. So this
- * module remembers, for the whole process, the outcome of write transactions:
- * the time of the last commit that changed rows, and the last error inside
- * a write transaction (begin, a statement, commit), cleared by the next
- * commit that changed rows. db_write_check trusts a success less than
- * DB_WRITE_FRESH_MS old with no error since; otherwise it proves it with one
- * write of its own (an upsert of the single row of the health table). With
- * heartbeats flushed once a second a busy server never probes; an idle one
- * probes at most once per DB_WRITE_FRESH_MS of health checks, a ~20 us write.
+ * succeeds while the WAL has room to be reused after a checkpoint (so on a
+ * nearly full disk a small write may pass while a join fails). So this
+ * module remembers, for the whole process and on the monotonic clock, when
+ * a commit that changed rows last succeeded, and when and why an error
+ * inside a write transaction (begin, a statement, commit) last happened.
+ * db_write_check says "cannot write" while the last error is under
+ * DB_WRITE_FRESH seconds old; "can" while a good commit is that fresh and
+ * later than the error; otherwise it proves it with one write of its own (an
+ * upsert of the single row of the health table), whose outcome is recorded
+ * like any other. With heartbeats flushed once a second a busy server never
+ * probes; an idle one probes at most once per DB_WRITE_FRESH seconds of
+ * health checks (a ~20 us write); a failing one not at all, and recovers by
+ * itself DB_WRITE_FRESH seconds after its last failed write.
  */
 #include "db.h"
 
@@ -84,29 +88,22 @@ extern const char tuturu_schema_sql[]; /* build/schema.c, from sql/schema.sql */
 #define BUSY_TIMEOUT_MS 5000
 #define BEGIN_TRIES 5
 
-#define DB_WRITE_FRESH_MS 5000
+#define DB_WRITE_FRESH 5 /* seconds */
 
 static pthread_mutex_t write_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* The outcome of this process's write transactions (see the design above). */
 static struct {
     pthread_mutex_t lock;
-    int64_t ok_ms;          /* monotonic ms of the last commit that changed rows */
-    int failing;            /* an error came after it */
+    int64_t ok_mono;        /* the last commit that changed rows; 0: none */
+    int64_t error_mono;     /* the last error in a write transaction; 0: none */
     struct db_write_error last;
 } writes = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void write_failed(struct db *db, const char *what)
 {
     pthread_mutex_lock(&writes.lock);
-    writes.failing = 1;
+    writes.error_mono = clock_mono();
     snprintf(writes.last.message, sizeof writes.last.message, "%s: %s", what,
              db->h ? sqlite3_errmsg(db->h) : "no connection");
     writes.last.code = db->h ? sqlite3_extended_errcode(db->h) : SQLITE_ERROR;
@@ -117,8 +114,7 @@ static void write_failed(struct db *db, const char *what)
 static void write_worked(void)
 {
     pthread_mutex_lock(&writes.lock);
-    writes.failing = 0;
-    writes.ok_ms = mono_ms();
+    writes.ok_mono = clock_mono();
     pthread_mutex_unlock(&writes.lock);
 }
 
@@ -316,10 +312,13 @@ static int write_probe(struct db *db)
 
 int db_write_check(struct db *db, struct db_write_error *last)
 {
+    int64_t now = clock_mono();
     pthread_mutex_lock(&writes.lock);
-    int fresh = !writes.failing && writes.ok_ms && mono_ms() - writes.ok_ms < DB_WRITE_FRESH_MS;
+    int failed = writes.error_mono && now - writes.error_mono < DB_WRITE_FRESH;
+    int worked = writes.ok_mono && now - writes.ok_mono < DB_WRITE_FRESH
+                 && writes.ok_mono >= writes.error_mono;
     pthread_mutex_unlock(&writes.lock);
-    int rc = fresh ? 0 : write_probe(db);
+    int rc = failed ? -1 : worked ? 0 : write_probe(db);
     pthread_mutex_lock(&writes.lock);
     *last = writes.last;
     pthread_mutex_unlock(&writes.lock);

@@ -60,9 +60,10 @@ int db_step_done(struct db *db, sqlite3_stmt *st);
 /* 0 when a trivial read and the schema answer, else -1. */
 int db_health(struct db *db);
 
-/* Whether this process can write: yes without any I/O when a commit that
- * changed rows succeeded in the last few seconds and no write failed since;
- * otherwise it tries one small write transaction (the health table's row).
+/* Whether this process can write: no while a write transaction failed in
+ * the last few seconds, yes while one that changed rows succeeded since
+ * then, without I/O; otherwise it tries one small write transaction (the
+ * health table's row).
  * Copies the last write error of the process (message "" if none) into
  * *last. Returns 0 when writable, -1 when not. Must be called outside a
  * transaction. */

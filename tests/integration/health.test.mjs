@@ -77,7 +77,7 @@ describe('health while the database cannot be written', { skip: root ? false : '
     const well = await waitFor(async () => {
       const r = await srv.request('GET', '/api/health');
       return r.status === 200 && r;
-    }, 5000, 'health to answer 200 once space is back');
+    }, 10000, 'health to answer 200 once space is back (5 s after the last failed write)');
     assert.equal(well.json.status, 'ok', well.text);
     const j = await srv.join(freshPin());
     assert.equal(j.status, 200, j.text);

@@ -433,13 +433,16 @@ static void each_new_in_seq_order_after_cursor(void **state)
     assert_string_equal(s.peer[1], A);
 }
 
-static void write_check_probes_only_without_a_recent_good_write(void **state)
+static void write_check_probes_only_without_recent_evidence(void **state)
 {
     struct fixture *f = *state;
     struct db_write_error last;
     join_pair(f->db); /* a commit that changed rows, just now */
     assert_int_equal(db_write_check(f->db, &last), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 0); /* no probe */
+    now_s += 10; /* nothing written since: the check proves it */
+    assert_int_equal(db_write_check(f->db, &last), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 1);
     /* A failing statement inside a write transaction is remembered... */
     sqlite3_stmt *bad;
     assert_int_equal(sqlite3_prepare_v2(f->db->h, "INSERT INTO health(id, checked) VALUES (2, 0)",
@@ -448,12 +451,17 @@ static void write_check_probes_only_without_a_recent_good_write(void **state)
     assert_int_equal(db_step_done(f->db, bad), -1);
     sqlite3_finalize(bad);
     db_rollback(f->db);
-    /* ...and makes the next check prove a write with the probe. */
-    assert_int_equal(db_write_check(f->db, &last), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 1);
+    /* ...and reported for a few seconds, without a write... */
+    assert_int_equal(db_write_check(f->db, &last), -1);
     assert_non_null(strstr(last.message, "CHECK constraint failed"));
     assert_int_equal(last.code, SQLITE_CONSTRAINT_CHECK);
-    assert_true(last.at > 0);
+    assert_int_equal(last.at, now_s);
+    /* ...then a write is proved again, and the error still reported. */
+    now_s += 10;
+    assert_int_equal(q_int(f->db, "UPDATE health SET checked = 0 RETURNING checked"), 0);
+    assert_int_equal(db_write_check(f->db, &last), 0);
+    assert_int_equal(q_int(f->db, "SELECT checked FROM health"), now_s);
+    assert_non_null(strstr(last.message, "CHECK constraint failed"));
 }
 
 static const struct CMUnitTest tests[] = {
@@ -484,7 +492,7 @@ static const struct CMUnitTest tests[] = {
     T(rate_hit_counts_per_address_and_window),
     T(max_seq_zero_then_last_assigned),
     T(each_new_in_seq_order_after_cursor),
-    T(write_check_probes_only_without_a_recent_good_write),
+    T(write_check_probes_only_without_recent_evidence),
 #undef T
 };
 
