@@ -285,12 +285,25 @@ static int handle_turn(struct api_ctx *c, struct http_req *r)
     return reply_json(r, 200, o);
 }
 
+/* GET /api/health: 200 when the database answers a read and can be written
+ * (db_write_check: no I/O while writes succeed), else 503 with a reason.
+ * The process's last write error, if any, either way. */
 static int handle_health(struct api_ctx *c, struct http_req *r)
 {
-    int ok = db_health(c->db) == 0;
-    return reply_json(r, ok ? 200 : 503, json_pack("{s:s,s:s,s:i}", "status", ok ? "ok" : "error",
-                                                   "db", ok ? "ok" : "error",
-                                                   "poll_timeout", c->cfg->poll_timeout));
+    struct db_write_error last = {.message = ""};
+    int readable = db_health(c->db) == 0;
+    int writable = readable && db_write_check(c->db, &last) == 0;
+    json_t *o = json_pack("{s:s,s:s,s:i}", "status", writable ? "ok" : "error",
+                          "db", writable ? "ok" : readable ? "unwritable" : "error",
+                          "poll_timeout", c->cfg->poll_timeout);
+    if (o && !writable)
+        json_object_set_new(o, "reason", json_string(!readable ? "The database cannot be read."
+                                                     : last.message[0] ? last.message
+                                                     : "The database cannot be written."));
+    if (o && last.message[0])
+        json_object_set_new(o, "last_write_error", json_pack("{s:s,s:I}", "message", last.message,
+                                                             "at", (json_int_t)last.at));
+    return reply_json(r, writable ? 200 : 503, o);
 }
 
 /* lighttpd's server.error-handler: its own errors come here as JSON. */

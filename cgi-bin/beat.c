@@ -1,16 +1,17 @@
 /* beat.c: heartbeats and acknowledgements, batched.
  *
- * Every poll is a heartbeat (peers.last_seen) and acknowledges the messages
- * up to its cursor. Writing both at each poll made every delivered message
- * cost a second write transaction. Neither is urgent: last_seen only needs to
- * be accurate to well under peer_grace, and deleting acknowledged messages is
- * garbage collection, since a poll returns only seq > after anyway. So polls
- * record them here and the cleanup thread writes them once a second, before
- * it looks for silent peers. A process killed in between loses at most a
- * second of heartbeats, never a message.
+ * Every poll is a heartbeat (peers.last_seen, seen_mono) and acknowledges
+ * the messages up to its cursor. Writing both at each poll made every
+ * delivered message cost a second write transaction. Neither is urgent: the
+ * heartbeat only needs to be accurate to well under peer_grace, and deleting
+ * acknowledged messages is garbage collection, since a poll returns only
+ * seq > after anyway. So polls record them here and the cleanup thread
+ * writes them once a second, before it looks for silent peers. A process
+ * killed in between loses at most a second of heartbeats, never a message.
  */
 #include "beat.h"
 
+#include "clock.h"
 #include "store.h"
 
 #include <pthread.h>
@@ -50,11 +51,15 @@ static struct beat *find(struct beat *head, const char *peer)
     return NULL;
 }
 
-/* Fold beat b into e: the later cursor and the later time win. */
+/* Fold beat b into e: the later cursor and the later poll (by the monotonic
+ * clock: the wall clock may have stepped between them) win. */
 static void fold(struct beat *e, const struct store_beat *b)
 {
     if (b->after > e->b.after) e->b.after = b->after;
-    if (b->when > e->b.when) e->b.when = b->when;
+    if (b->mono >= e->b.mono) {
+        e->b.mono = b->mono;
+        e->b.when = b->when;
+    }
 }
 
 /* Put nb into bucket list *head, or fold it into the peer's entry there and
@@ -73,7 +78,7 @@ static void merge(struct beat **head, struct beat *nb)
 
 void beat_record(struct beat_table *t, const char *peer, long long after, int64_t now)
 {
-    struct store_beat b = {.after = after, .when = now};
+    struct store_beat b = {.after = after, .when = now, .mono = clock_mono()};
     strncpy(b.peer, peer, sizeof b.peer - 1);
     pthread_mutex_lock(&t->lock);
     /* A peer polls many times a second in a busy call: allocate only for

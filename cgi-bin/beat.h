@@ -12,7 +12,8 @@ struct beat_table;
 /* NULL when out of memory. */
 struct beat_table *beat_new(void);
 
-/* Note that peer polled at now with cursor after. Thread-safe. If memory
+/* Note that peer polled at now (wall clock; the monotonic time is read
+ * here, clock.h) with cursor after. Thread-safe. If memory
  * runs out the beat is dropped: it only delays a cleanup, and the peer's next
  * poll records it again. */
 void beat_record(struct beat_table *t, const char *peer, long long after, int64_t now);

@@ -4,6 +4,7 @@
 
 #include <sqlite3.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define DB_MAX_STMTS 32
 
@@ -12,6 +13,14 @@ struct db {
     sqlite3 *h;
     sqlite3_stmt *stmts[DB_MAX_STMTS];
     int writing;  /* holds the process's write lock (inside db_begin..commit) */
+    sqlite3_int64 changes_at_begin; /* sqlite3_total_changes64 at db_begin */
+};
+
+/* The last error inside a write transaction of this process. */
+struct db_write_error {
+    char message[200];   /* "commit: database or disk is full"; "" if none yet */
+    int code;            /* SQLite extended result code */
+    int64_t at;          /* wall clock, unix seconds (for people) */
 };
 
 /* Open path with WAL, synchronous=NORMAL and a busy timeout. With migrate,
@@ -51,7 +60,17 @@ int db_step_done(struct db *db, sqlite3_stmt *st);
 /* 0 when a trivial read and the schema answer, else -1. */
 int db_health(struct db *db);
 
-/* Log an SQLite failure with context (never with bound values). */
+/* Whether this process can write: no while a write transaction failed in
+ * the last few seconds, yes while one that changed rows succeeded since
+ * then, without I/O; otherwise it tries one small write transaction (the
+ * health table's row).
+ * Copies the last write error of the process (message "" if none) into
+ * *last. Returns 0 when writable, -1 when not. Must be called outside a
+ * transaction. */
+int db_write_check(struct db *db, struct db_write_error *last);
+
+/* Log an SQLite failure with context (never with bound values); inside a
+ * write transaction it is also remembered as the last write error. */
 void db_log(struct db *db, const char *what);
 
 #endif

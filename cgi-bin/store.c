@@ -1,6 +1,8 @@
 /* store.c: SQL for rooms, peers, messages and join rates (design: db.c). */
 #include "store.h"
 
+#include "clock.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -134,12 +136,12 @@ enum store_rc store_join(struct db *db, const char *pin_hash, const char *peer_i
     *polite = n == 0 ? 0 : !other_polite;
     *peers = n + 1;
     sqlite3_stmt *st = db_stmt(db, S_PEER_ADD,
-        "INSERT INTO peers(id, room_id, token_hash, polite, joined, last_seen)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?5)");
+        "INSERT INTO peers(id, room_id, token_hash, polite, joined, last_seen, seen_mono)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?6)");
     if (!st || sqlite3_bind_text(st, 1, peer_id, -1, SQLITE_STATIC)
         || sqlite3_bind_int64(st, 2, room) || sqlite3_bind_text(st, 3, token_hash, -1, SQLITE_STATIC)
         || sqlite3_bind_int(st, 4, *polite) || sqlite3_bind_int64(st, 5, now)
-        || db_step_done(db, st) < 0)
+        || sqlite3_bind_int64(st, 6, clock_mono()) || db_step_done(db, st) < 0)
         return finish(db, STORE_ERR);
     if (n == 1 && add_message(db, other, "peer-joined", "null", now, NULL))
         return finish(db, STORE_ERR);
@@ -204,13 +206,14 @@ enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
 enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n)
 {
     sqlite3_stmt *touch = db_stmt(db, S_TOUCH,
-        "UPDATE peers SET last_seen = ?2 WHERE id = ?1 AND last_seen < ?2");
+        "UPDATE peers SET last_seen = ?2, seen_mono = ?3 WHERE id = ?1 AND seen_mono <= ?3");
     sqlite3_stmt *ack = db_stmt(db, S_ACK, "DELETE FROM messages WHERE peer_id = ?1 AND seq <= ?2");
     if (!touch || !ack || db_begin(db) < 0) return STORE_ERR;
     for (size_t i = 0; i < n; i++) {
         const struct store_beat *b = &beats[i];
         if (sqlite3_bind_text(touch, 1, b->peer, -1, SQLITE_STATIC)
-            || sqlite3_bind_int64(touch, 2, b->when) || db_step_done(db, touch) < 0
+            || sqlite3_bind_int64(touch, 2, b->when) || sqlite3_bind_int64(touch, 3, b->mono)
+            || db_step_done(db, touch) < 0
             || sqlite3_bind_text(ack, 1, b->peer, -1, SQLITE_STATIC)
             || sqlite3_bind_int64(ack, 2, b->after) || db_step_done(db, ack) < 0)
             return finish(db, STORE_ERR);
@@ -278,10 +281,10 @@ enum store_rc store_leave(struct db *db, const char *peer_id, int64_t now)
     return finish(db, remove_peer(db, peer_id, now));
 }
 
-/* Collect up to n stale peer ids (silent since before cutoff). */
+/* Collect up to n stale peer ids (silent since before cutoff, monotonic). */
 static int stale_peers(struct db *db, int64_t cutoff, char ids[][STORE_PEER_HEX], int n)
 {
-    sqlite3_stmt *st = db_stmt(db, S_STALE, "SELECT id FROM peers WHERE last_seen < ?1 LIMIT ?2");
+    sqlite3_stmt *st = db_stmt(db, S_STALE, "SELECT id FROM peers WHERE seen_mono < ?1 LIMIT ?2");
     if (!st || sqlite3_bind_int64(st, 1, cutoff) || sqlite3_bind_int(st, 2, n)) return -1;
     int k = 0, rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW && k < n)
@@ -296,7 +299,7 @@ enum store_rc store_cleanup(struct db *db, int64_t now, int peer_grace, int mess
     char ids[64][STORE_PEER_HEX];
     *removed = 0;
     if (db_begin(db) < 0) return STORE_ERR;
-    int n = stale_peers(db, now - peer_grace, ids, 64);
+    int n = stale_peers(db, clock_mono() - peer_grace, ids, 64);
     if (n < 0) return finish(db, STORE_ERR);
     for (int i = 0; i < n; i++) {
         enum store_rc rc = remove_peer(db, ids[i], now);

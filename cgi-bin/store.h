@@ -25,8 +25,9 @@ enum store_rc {
 enum store_rc store_rate_hit(struct db *db, const char *addr_hash, int64_t now,
                              int limit, int window, int *retry_after);
 
-/* Add peer (id, token_hash) to the room of pin_hash, creating it. Sets
- * *polite and *peers (1 or 2). STORE_FULL changes nothing. */
+/* Add peer (id, token_hash) to the room of pin_hash, creating it; now (wall)
+ * is its joined and last_seen, clock_mono() its seen_mono. Sets *polite and
+ * *peers (1 or 2). STORE_FULL changes nothing. */
 enum store_rc store_join(struct db *db, const char *pin_hash, const char *peer_id,
                          const char *token_hash, int64_t now, int *polite, int *peers);
 
@@ -56,12 +57,13 @@ enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
 struct store_beat {
     char peer[STORE_PEER_HEX];
     long long after;  /* the client has every message up to this seq */
-    int64_t when;     /* when it polled */
+    int64_t when;     /* when it polled: wall clock, for people */
+    int64_t mono;     /* the same on the monotonic clock (clock.h) */
 };
 
-/* In one transaction, for each beat: last_seen = max(last_seen, when), and
- * delete the peer's messages with seq <= after. Peers that are gone are
- * skipped. */
+/* In one transaction, for each beat: last_seen = when and seen_mono = mono
+ * unless seen_mono is already later, and delete the peer's messages with
+ * seq <= after. Peers that are gone are skipped. */
 enum store_rc store_beats(struct db *db, const struct store_beat *beats, size_t n);
 
 /* Append the peer's messages with seq > after to out as the JSON reply
@@ -74,9 +76,10 @@ enum store_rc store_fetch(struct db *db, const char *peer_id, long long after,
  * empty. STORE_UNKNOWN when it is already gone. */
 enum store_rc store_leave(struct db *db, const char *peer_id, int64_t now);
 
-/* TTL cleanup: peers silent since before now-peer_grace leave, messages
- * older than message_ttl and past join windows go. Sets *removed to the
- * number of peers removed. */
+/* TTL cleanup: peers silent for peer_grace seconds of monotonic time
+ * (seen_mono < clock_mono() - peer_grace, design in db.c) leave; messages
+ * older than message_ttl and past join windows go (wall time: now). Sets
+ * *removed to the number of peers removed. */
 enum store_rc store_cleanup(struct db *db, int64_t now, int peer_grace, int message_ttl,
                             int join_window, int *removed);
 

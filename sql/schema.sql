@@ -1,4 +1,5 @@
--- tuturu schema. Applied by the FastCGI program at start (idempotent).
+-- tuturu schema. Applied by the FastCGI program at start (idempotent);
+-- columns added later are added to existing databases by db.c (migrate).
 -- Design, who writes what, and the invariants: cgi-bin/db.c.
 
 -- A room is a hashed PIN with at most two peers in it.
@@ -14,7 +15,8 @@ CREATE TABLE IF NOT EXISTS peers (
     token_hash TEXT NOT NULL UNIQUE,    -- SHA-256 of the bearer token
     polite     INTEGER NOT NULL CHECK (polite IN (0, 1)),
     joined     INTEGER NOT NULL,
-    last_seen  INTEGER NOT NULL         -- last poll (the heartbeat)
+    last_seen  INTEGER NOT NULL,        -- last poll (the heartbeat), unix seconds: for people
+    seen_mono  INTEGER NOT NULL DEFAULT 0 -- the same, CLOCK_MONOTONIC seconds: staleness (db.c)
 );
 CREATE INDEX IF NOT EXISTS peers_room ON peers(room_id);
 
@@ -58,11 +60,10 @@ CREATE TRIGGER IF NOT EXISTS messages_queue_del AFTER DELETE ON messages BEGIN
 END;
 -- Counted afresh at every start: a database from before the counters, or
 -- messages edited by hand (no trigger follows an UPDATE), come out right.
-BEGIN IMMEDIATE;
+-- (db.c applies this whole file in one BEGIN IMMEDIATE transaction.)
 DELETE FROM queues;
 INSERT INTO queues(peer_id, count, bytes)
     SELECT peer_id, count(*), sum(length(CAST(data AS BLOB))) FROM messages GROUP BY peer_id;
-COMMIT;
 
 -- Join attempts per client address and time window.
 CREATE TABLE IF NOT EXISTS join_rate (
@@ -71,3 +72,10 @@ CREATE TABLE IF NOT EXISTS join_rate (
     count     INTEGER NOT NULL,
     PRIMARY KEY (addr_hash, window)
 ) WITHOUT ROWID;
+
+-- One row, rewritten by GET /api/health when it has to prove that a write can
+-- happen (no successful write in the last seconds; see cgi-bin/db.c).
+CREATE TABLE IF NOT EXISTS health (
+    id      INTEGER PRIMARY KEY CHECK (id = 1),
+    checked INTEGER NOT NULL            -- unix seconds of the last probe
+);

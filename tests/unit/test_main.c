@@ -7,7 +7,7 @@
 #include <unistd.h>
 
 static const struct unit_group *const groups[] = {
-    &unit_validate, &unit_crypto, &unit_buf, &unit_config, &unit_store, &unit_turn,
+    &unit_validate, &unit_crypto, &unit_buf, &unit_config, &unit_store, &unit_turn, &unit_clock,
 };
 
 int unit_tmpdir(char *dir, size_t len)

@@ -1,7 +1,9 @@
 /* test_store.c: rooms, peers, messages and join rates (store.c, db.c) against
- * a real SQLite file, fresh for each test. Times are fixed unix seconds. */
+ * a real SQLite file, fresh for each test. Times are fixed unix seconds; the
+ * monotonic clock (clock.h) is made to read the same numbers. */
 #include "unit.h"
 
+#include "clock.h"
 #include "store.h"
 
 #include <stdio.h>
@@ -18,11 +20,17 @@ struct fixture {
     struct db *db;
 };
 
+static int64_t now_s = T0;
+static int64_t fake_now(void) { return now_s; }
+static const struct clock_source fake = {fake_now, fake_now};
+
 static int setup(void **state)
 {
     static struct fixture f;
     char path[512], err[600];
     memset(&f, 0, sizeof f);
+    now_s = T0;
+    clock_use(&fake);
     if (unit_tmpdir(f.dir, sizeof f.dir) < 0) return -1;
     snprintf(path, sizeof path, "%s/t.db", f.dir);
     f.db = db_open(path, 1, err, sizeof err);
@@ -38,6 +46,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
+    clock_use(NULL);
     db_close(f->db);
     unit_tmpdir_remove(f->dir);
     return 0;
@@ -67,9 +76,17 @@ static enum store_rc join(struct db *db, const char *pin, const char *id, int64_
 /* One poll's heartbeat and acknowledgement, written at once. */
 static enum store_rc store_touch(struct db *db, const char *peer, long long after, int64_t now)
 {
-    struct store_beat b = {.after = after, .when = now};
+    struct store_beat b = {.after = after, .when = now, .mono = now};
     snprintf(b.peer, sizeof b.peer, "%s", peer);
     return store_beats(db, &b, 1);
+}
+
+/* The cleanup as the cleaner runs it at now (both clocks). */
+static enum store_rc cleanup_at(struct db *db, int64_t now, int grace, int ttl, int window,
+                                int *removed)
+{
+    now_s = now;
+    return store_cleanup(db, now, grace, ttl, window, removed);
 }
 
 static void join_pair(struct db *db)
@@ -294,7 +311,7 @@ static void cleanup_removes_silent_peer_and_tells_other(void **state)
     int removed = -1;
     join_pair(f->db);
     assert_int_equal(store_touch(f->db, B, 0, T0 + 100), STORE_OK);
-    assert_int_equal(store_cleanup(f->db, T0 + 100, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 100, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 1);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers WHERE id = '" A "'"), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"
@@ -306,7 +323,7 @@ static void cleanup_keeps_peers_within_grace(void **state)
     struct fixture *f = *state;
     int removed = -1;
     join_pair(f->db);
-    assert_int_equal(store_cleanup(f->db, T0 + 60, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 60, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 2);
 }
@@ -316,7 +333,7 @@ static void cleanup_of_both_peers_deletes_room(void **state)
     struct fixture *f = *state;
     int removed = -1;
     join_pair(f->db);
-    assert_int_equal(store_cleanup(f->db, T0 + 61, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 61, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 2);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM rooms"), 0);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 0);
@@ -333,7 +350,7 @@ static void cleanup_expires_old_messages(void **state)
     assert_int_equal(store_send(f->db, A, "new", "2", T0 + 1, &s_new), STORE_OK);
     assert_int_equal(store_touch(f->db, A, 0, T0 + 601), STORE_OK);
     assert_int_equal(store_touch(f->db, B, 0, T0 + 601), STORE_OK);
-    assert_int_equal(store_cleanup(f->db, T0 + 601, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 601, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 0);
     /* created < now - ttl goes: T0 (and A's peer-joined at T0) do, T0 + 1 stays. */
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 1);
@@ -345,9 +362,9 @@ static void cleanup_drops_past_rate_windows(void **state)
     struct fixture *f = *state;
     int retry, removed;
     assert_int_equal(store_rate_hit(f->db, "addr1", T0, 5, 60, &retry), STORE_OK);
-    assert_int_equal(store_cleanup(f->db, T0 + 19, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 19, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM join_rate"), 1); /* same window */
-    assert_int_equal(store_cleanup(f->db, T0 + 20, 60, 600, 60, &removed), STORE_OK);
+    assert_int_equal(cleanup_at(f->db, T0 + 20, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(q_int(f->db, "SELECT count(*) FROM join_rate"), 0);
 }
 
@@ -517,6 +534,37 @@ static void reopen_recounts_queues_of_an_old_database(void **state)
     assert_int_equal(queue_of_b(f->db), 2000005);
 }
 
+static void write_check_probes_only_without_recent_evidence(void **state)
+{
+    struct fixture *f = *state;
+    struct db_write_error last;
+    join_pair(f->db); /* a commit that changed rows, just now */
+    assert_int_equal(db_write_check(f->db, &last), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 0); /* no probe */
+    now_s += 10; /* nothing written since: the check proves it */
+    assert_int_equal(db_write_check(f->db, &last), 0);
+    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 1);
+    /* A failing statement inside a write transaction is remembered... */
+    sqlite3_stmt *bad;
+    assert_int_equal(sqlite3_prepare_v2(f->db->h, "INSERT INTO health(id, checked) VALUES (2, 0)",
+                                        -1, &bad, NULL), SQLITE_OK);
+    assert_int_equal(db_begin(f->db), 0);
+    assert_int_equal(db_step_done(f->db, bad), -1);
+    sqlite3_finalize(bad);
+    db_rollback(f->db);
+    /* ...and reported for a few seconds, without a write... */
+    assert_int_equal(db_write_check(f->db, &last), -1);
+    assert_non_null(strstr(last.message, "CHECK constraint failed"));
+    assert_int_equal(last.code, SQLITE_CONSTRAINT_CHECK);
+    assert_int_equal(last.at, now_s);
+    /* ...then a write is proved again, and the error still reported. */
+    now_s += 10;
+    assert_int_equal(q_int(f->db, "UPDATE health SET checked = 0 RETURNING checked"), 0);
+    assert_int_equal(db_write_check(f->db, &last), 0);
+    assert_int_equal(q_int(f->db, "SELECT checked FROM health"), now_s);
+    assert_non_null(strstr(last.message, "CHECK constraint failed"));
+}
+
 static const struct CMUnitTest tests[] = {
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     T(open_uses_wal_and_is_healthy),
@@ -550,6 +598,7 @@ static const struct CMUnitTest tests[] = {
     T(queue_counters_follow_leave_and_cleanup),
     T(cleanup_finds_expired_messages_by_index),
     T(reopen_recounts_queues_of_an_old_database),
+    T(write_check_probes_only_without_recent_evidence),
 #undef T
 };
 
