@@ -353,7 +353,9 @@ static void extra_params(struct request *r)
     for (size_t i = 0; i < n && r->f[3].len; i++) {
         const char *eq = memchr(lines[i].s, '=', lines[i].len);
         size_t nlen = eq ? (size_t)(eq - lines[i].s) : lines[i].len;
-        if (!nlen || strspn(lines[i].s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_") < nlen) continue;
+        size_t ok = 0;
+        while (ok < nlen && strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_", lines[i].s[ok]) && lines[i].s[ok]) ok++;
+        if (!nlen || ok < nlen) continue;
         param(r, lines[i].s, nlen, eq ? eq + 1 : NULL, eq ? lines[i].len - nlen - 1 : 0);
     }
 }
