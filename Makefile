@@ -14,6 +14,7 @@ PORT     ?= 8080
 SRC  := $(filter-out cgi-bin/main.c,$(wildcard cgi-bin/*.c))
 HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
+PEER := tests/unit/fcgi_peer.c tests/unit/fcgi_peer.h
 
 .PHONY: all test unit integration turn web browser installer systemd fresh fresh-ubuntu run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
@@ -32,13 +33,19 @@ build/asan/tuturu-api: cgi-bin/main.c $(SRC) $(HDR) build/schema.c
 	@mkdir -p build/asan
 	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -o $@ cgi-bin/main.c $(SRC) build/schema.c $(LDLIBS)
 
-build/asan/unit: $(UNIT) $(SRC) $(HDR) build/schema.c tests/unit/unit.h
+build/asan/unit: $(UNIT) $(SRC) $(HDR) build/schema.c tests/unit/unit.h $(PEER)
 	@mkdir -p build/asan
-	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $(UNIT) $(SRC) build/schema.c $(LDLIBS) -lcmocka
+	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $(UNIT) tests/unit/fcgi_peer.c $(SRC) build/schema.c $(LDLIBS) -lcmocka
 
-build/fuzz/request: tests/fuzz/fuzz_request.c $(SRC) $(HDR) build/schema.c
+# The real request path: libfcgi, http.c, api_handle, the park, SQLite.
+build/fuzz/request: tests/fuzz/fuzz_request.c $(PEER) $(SRC) $(HDR) build/schema.c
 	@mkdir -p build/fuzz
-	$(FUZZ_CC) $(WARN) -Werror -O1 -g -fsanitize=fuzzer,address,undefined $(CPPFLAGS) -o $@ $< $(SRC) build/schema.c $(LDLIBS)
+	$(FUZZ_CC) $(WARN) -Werror -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(CPPFLAGS) -Itests/unit -o $@ $< tests/unit/fcgi_peer.c $(SRC) build/schema.c $(LDLIBS)
+
+# The validators and config_set alone (fast: no I/O).
+build/fuzz/validate: tests/fuzz/fuzz_validate.c $(SRC) $(HDR) build/schema.c
+	@mkdir -p build/fuzz
+	$(FUZZ_CC) $(WARN) -Werror -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all $(CPPFLAGS) -o $@ $< $(SRC) build/schema.c $(LDLIBS)
 
 check-deps:
 	@scripts/setup --check
@@ -46,15 +53,21 @@ check-deps:
 unit: build/asan/unit
 	build/asan/unit
 
-fuzz-short: build/fuzz/request
-	@mkdir -p build/fuzz/corpus
-	@echo "fuzz: $(FUZZ_SECONDS) s of build/fuzz/request (log: build/fuzz/log)"
-	@build/fuzz/request -max_total_time=$(FUZZ_SECONDS) -max_len=70000 \
-	    -artifact_prefix=build/fuzz/ build/fuzz/corpus tests/fuzz/seeds > build/fuzz/log 2>&1 \
-	    || { tail -n 40 build/fuzz/log; echo "fuzz: FAILED (input saved in build/fuzz/)"; exit 1; }
-	@tail -n 2 build/fuzz/log
+# Each target runs FUZZ_SECONDS on its corpus (build/fuzz/<target>-corpus)
+# and its seeds; a crash leaves the input in build/fuzz/ and fails.
+FUZZ_RUN = mkdir -p build/fuzz/$(1)-corpus; \
+	echo "fuzz: $(FUZZ_SECONDS) s of build/fuzz/$(1) (log: build/fuzz/$(1).log)"; \
+	build/fuzz/$(1) -max_total_time=$(FUZZ_SECONDS) -max_len=$(2) -timeout=30 \
+	    -artifact_prefix=build/fuzz/$(1)- build/fuzz/$(1)-corpus tests/fuzz/seeds-$(1) \
+	    > build/fuzz/$(1).log 2>&1 \
+	    || { tail -n 40 build/fuzz/$(1).log; echo "fuzz: FAILED (input saved in build/fuzz/)"; exit 1; }; \
+	tail -n 2 build/fuzz/$(1).log
 
-fuzz: FUZZ_SECONDS = 600
+fuzz-short: build/fuzz/request build/fuzz/validate
+	@$(call FUZZ_RUN,request,70000)
+	@$(call FUZZ_RUN,validate,70000)
+
+fuzz: FUZZ_SECONDS = 300
 fuzz: fuzz-short
 
 # The API suites run without coturn (TURN=0): faster, and independent of it.

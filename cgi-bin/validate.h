@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #define VALIDATE_MAX_BODY 65536   /* bytes; one more is 413 too_large */
+#define VALIDATE_MAX_DEPTH 1000  /* arrays/objects nested in a body, at most */
 #define VALIDATE_MAX_SEQ 9007199254740991LL  /* 2^53-1: exact in JavaScript */
 
 /* 1 if s is exactly six ASCII digits, else 0. */
@@ -28,7 +29,8 @@ const char *validate_bearer(const char *header);
 int validate_after(const char *query, long long *after);
 
 /* Parse body as one JSON object (RFC 8259, nothing after it, no NUL in
- * strings, valid UTF-8). Returns a new reference, or NULL if it is not. */
+ * strings, valid UTF-8, nested at most VALIDATE_MAX_DEPTH deep). Returns a
+ * new reference, or NULL if it is not. */
 json_t *validate_json_object(const char *body, size_t len);
 
 #endif

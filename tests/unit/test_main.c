@@ -8,6 +8,7 @@
 
 static const struct unit_group *const groups[] = {
     &unit_validate, &unit_crypto, &unit_buf, &unit_config, &unit_store, &unit_turn, &unit_clock,
+    &unit_park, &unit_beat,
 };
 
 int unit_tmpdir(char *dir, size_t len)

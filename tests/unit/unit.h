@@ -23,7 +23,7 @@ struct unit_group {
     const struct unit_group var = {label, table, sizeof table / sizeof table[0], su, td}
 
 extern const struct unit_group unit_validate, unit_crypto, unit_buf, unit_config, unit_store,
-    unit_turn, unit_clock;
+    unit_turn, unit_clock, unit_park, unit_beat;
 
 /* Make a fresh directory under $TMPDIR (or /tmp) into dir (>= 64 chars).
  * Returns 0 or -1. */
