@@ -44,7 +44,7 @@ int turn_addr_key(const char *addr, char *out, size_t outlen)
         n = snprintf(out, outlen, "6:%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64",
                      a6[0], a6[1], a6[2], a6[3], a6[4], a6[5], a6[6], a6[7]);
     } else {
-        n = snprintf(out, outlen, "?:%s", addr);
+        n = snprintf(out, outlen, "?:%.100s", addr); /* not an address: its start */
     }
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }

@@ -20,8 +20,9 @@ int turn_add_servers(json_t *obj, const struct config *cfg, const char *client_a
 
 /* out = the quota key of a client address: "4:a.b.c.d" for IPv4 (an
  * IPv4-mapped IPv6 address too), "6:<first 64 bits>::/64" for IPv6 (one
- * subscriber usually holds a whole /64), "?:<addr>" for anything else.
- * Returns 0, or -1 when it does not fit in outlen (out is then undefined). */
+ * subscriber usually holds a whole /64), "?:" and the first 100 characters
+ * of anything else. Returns 0, or -1 when it does not fit in outlen (out is
+ * then undefined; 128 bytes always suffice). */
 int turn_addr_key(const char *addr, char *out, size_t outlen);
 
 #endif

@@ -140,6 +140,11 @@ static void one_username_per_address_and_ipv6_64(void **state)
     username_for(NULL, a, sizeof a);
     username_for("", b, sizeof b);
     assert_string_equal(a, b);
+    char garbage[1000];
+    memset(garbage, '%', sizeof garbage - 1);
+    garbage[sizeof garbage - 1] = 0;
+    username_for(garbage, a, sizeof a); /* whatever REMOTE_ADDR holds: a credential */
+    assert_int_equal(strlen(a), 10 + 1 + 32);
 }
 
 static void addr_key_forms(void **state)
@@ -156,6 +161,13 @@ static void addr_key_forms(void **state)
     assert_string_equal(k, "6:0000:0000:0000:0000::/64");
     assert_int_equal(turn_addr_key("not an address", k, sizeof k), 0);
     assert_string_equal(k, "?:not an address");
+    char longer[300], want[110];
+    memset(longer, 'x', sizeof longer - 1);
+    longer[sizeof longer - 1] = 0;
+    char big[128];
+    assert_int_equal(turn_addr_key(longer, big, sizeof big), 0);
+    snprintf(want, sizeof want, "?:%.100s", longer);
+    assert_string_equal(big, want);
     assert_int_equal(turn_addr_key(NULL, k, sizeof k), 0);
     assert_string_equal(k, "?:");
     assert_int_equal(turn_addr_key("203.0.113.7", k, 14), 0);
