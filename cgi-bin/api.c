@@ -128,7 +128,7 @@ static int join_answer(struct api_ctx *c, struct http_req *r, const char *peer,
 {
     json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i}", "peer", peer, "token", token,
                           "polite", polite, "peers", peers, "poll_timeout", c->cfg->poll_timeout);
-    if (o && turn_add_servers(o, c->cfg, peer, now_s()) < 0) {
+    if (o && turn_add_servers(o, c->cfg, r->remote_addr, now_s()) < 0) {
         json_decref(o);
         o = NULL;
     }
@@ -278,7 +278,7 @@ static int handle_turn(struct api_ctx *c, struct http_req *r)
     char peer[STORE_PEER_HEX];
     if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
     json_t *o = json_object();
-    if (o && turn_add_servers(o, c->cfg, peer, now_s()) < 0) {
+    if (o && turn_add_servers(o, c->cfg, r->remote_addr, now_s()) < 0) {
         json_decref(o);
         o = NULL;
     }

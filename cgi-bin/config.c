@@ -30,7 +30,7 @@ static const struct setting settings[] = {
     S(poll_timeout, K_INT, "25", 1, 300),
     S(peer_grace, K_INT, "60", 2, 3600),
     S(message_ttl, K_INT, "600", 1, 86400),
-    S(turn_ttl, K_INT, "43200", 60, 7 * 86400),
+    S(turn_ttl, K_INT, "300", 1, 7 * 86400),
     S(join_limit, K_INT, "30", 1, 1000000),
     S(join_window, K_INT, "60", 1, 86400),
     S(threads, K_INT, "2", 1, 64),

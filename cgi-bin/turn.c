@@ -3,8 +3,11 @@
 
 #include "crypto.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+
+#define USER_KEY_HEX 32 /* the part of the keyed address hash in a username */
 
 /* Split a comma-separated URL list into a JSON array (blanks dropped). */
 static json_t *url_list(const char *list)
@@ -26,7 +29,40 @@ static json_t *url_list(const char *list)
     return a;
 }
 
-int turn_add_servers(json_t *obj, const struct config *cfg, const char *peer_id, int64_t now)
+int turn_addr_key(const char *addr, char *out, size_t outlen)
+{
+    unsigned char a6[16];
+    struct in_addr a4;
+    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    int n;
+    if (!addr) addr = "";
+    if (inet_pton(AF_INET, addr, &a4) == 1) {
+        n = snprintf(out, outlen, "4:%s", addr);
+    } else if (inet_pton(AF_INET6, addr, a6) == 1 && !memcmp(a6, mapped, sizeof mapped)) {
+        n = snprintf(out, outlen, "4:%u.%u.%u.%u", a6[12], a6[13], a6[14], a6[15]);
+    } else if (inet_pton(AF_INET6, addr, a6) == 1) {
+        n = snprintf(out, outlen, "6:%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64",
+                     a6[0], a6[1], a6[2], a6[3], a6[4], a6[5], a6[6], a6[7]);
+    } else {
+        n = snprintf(out, outlen, "?:%.100s", addr); /* not an address: its start */
+    }
+    return n < 0 || (size_t)n >= outlen ? -1 : 0;
+}
+
+/* username = "<expiry>:<keyed hash of the client's address>", password its HMAC. */
+static int credential(const struct config *cfg, const char *client_addr, int64_t now,
+                      char *user, size_t userlen, char *pass, size_t passlen)
+{
+    char key[128], hash[CRYPTO_HASH_HEX + 1];
+    if (turn_addr_key(client_addr, key, sizeof key) < 0
+        || crypto_keyed_hex(cfg->secret, "turn", key, hash) < 0)
+        return -1;
+    int n = snprintf(user, userlen, "%lld:%.*s", (long long)(now + cfg->turn_ttl), USER_KEY_HEX, hash);
+    if (n < 0 || (size_t)n >= userlen) return -1;
+    return crypto_turn_password(cfg->secret, user, pass, passlen);
+}
+
+int turn_add_servers(json_t *obj, const struct config *cfg, const char *client_addr, int64_t now)
 {
     json_t *servers = json_array();
     json_t *stun = url_list(cfg->stun_urls);
@@ -38,10 +74,10 @@ int turn_add_servers(json_t *obj, const struct config *cfg, const char *peer_id,
         goto out;
     if (json_array_size(turn)) {
         char user[64], pass[32];
-        snprintf(user, sizeof user, "%lld:%s", (long long)(now + cfg->turn_ttl), peer_id);
-        if (crypto_turn_password(cfg->secret, user, pass, sizeof pass) < 0) goto out;
+        if (credential(cfg, client_addr, now, user, sizeof user, pass, sizeof pass) < 0) goto out;
         if (json_array_append_new(servers, json_pack("{s:O,s:s,s:s}", "urls", turn,
-                                                     "username", user, "credential", pass)) < 0)
+                                                     "username", user, "credential", pass)) < 0
+            || json_object_set_new(obj, "turn_ttl", json_integer(cfg->turn_ttl)) < 0)
             goto out;
     }
     if (json_object_set(obj, "ice_servers", servers) < 0

@@ -10,7 +10,7 @@
 
 import { acquireMedia, nextCameraId, cameraTrack } from './media.mjs';
 import { createPeer } from './peer.mjs';
-import { createPoller, createSender, createDeduper, backoff, transient } from './transport.mjs';
+import { createPoller, createSender, createDeduper, createIceKeeper, backoff, transient } from './transport.mjs';
 import { summarize } from './stats.mjs';
 import { shareLink } from './pin.mjs';
 
@@ -145,7 +145,7 @@ function join(ctx) {
       }
       ctx.dispatch({
         type: 'JOINED', peer: j.peer, token: j.token, polite: j.polite, peers: j.peers,
-        iceServers: j.ice_servers, policy: j.ice_transport_policy, pollTimeout: j.poll_timeout,
+        iceServers: j.ice_servers, policy: j.ice_transport_policy, turnTtl: j.turn_ttl, pollTimeout: j.poll_timeout,
       });
     } catch (e) {
       if (!current()) return;
@@ -162,12 +162,26 @@ function join(ctx) {
 
 function startSession(state, ctx) {
   const { refs, api, env } = ctx;
-  const { token, pollTimeout } = state.session;
+  const { token, pollTimeout, iceServers, policy, turnTtl } = state.session;
   const lost = () => {
     const s = ctx.getState();
     if (s.session && s.session.token === token) ctx.dispatch({ type: 'SESSION_LOST' });
   };
   refs.token = token;
+  // TURN credentials last turn_ttl seconds: fresh ones before they expire,
+  // for the allocations the open connection (or the next one) makes.
+  refs.ice = createIceKeeper({
+    initial: { ice_servers: iceServers, ice_transport_policy: policy, turn_ttl: turnTtl },
+    load: () => api.turn(token),
+    onConfig: (config) => {
+      env.log('turn credentials refreshed');
+      if (refs.peer) refs.peer.configure(config);
+    },
+    onLost: lost,
+    onError: (e) => env.log('turn', e.code || e),
+    timers: env.timers,
+    now: env.now,
+  });
   refs.dedupe = createDeduper();
   refs.sender = createSender({
     send: (type, data) => { env.log('send', type, data.n); return api.send(token, type, data); },
@@ -209,7 +223,8 @@ function endSession(prev, action, ctx) {
   const { refs, api } = ctx;
   if (refs.poller) refs.poller.stop();
   if (refs.sender) refs.sender.stop();
-  refs.poller = refs.sender = null;
+  if (refs.ice) refs.ice.stop();
+  refs.poller = refs.sender = refs.ice = null;
   refs.token = null;
   if (action.type === 'SESSION_LOST') return; // the server has forgotten it already
   const token = prev.session.token;
@@ -224,13 +239,14 @@ function endSession(prev, action, ctx) {
 function openPeer(state, ctx) {
   const { refs, env, dom, dispatch } = ctx;
   const { polite, iceServers, policy } = state.session;
+  const config = refs.ice ? refs.ice.config : { iceServers, iceTransportPolicy: policy };
   refs.peerGen = state.peerGen;
   refs.remoteStream = null;
   refs.statsSample = null;
   dom.remoteVideo.muted = false;
   const peer = createPeer({
     RTCPeerConnection: env.RTCPeerConnection,
-    config: { iceServers, iceTransportPolicy: policy },
+    config,
     polite,
     stream: refs.stream,
     waitForOffer: !state.offerFirst,
@@ -329,17 +345,12 @@ function watchConnection(state, ctx) {
 }
 
 function restartIce(ctx) {
-  const { refs, api, env } = ctx;
+  const { refs, env } = ctx;
   const peer = refs.peer;
-  const token = refs.token;
-  if (!peer || !token) return;
-  api.turn(token).then(
-    (c) => ({ iceServers: c.ice_servers || [], iceTransportPolicy: c.ice_transport_policy === 'relay' ? 'relay' : 'all' }),
-    (e) => {
-      if (e.status === 401 && ctx.getState().session) ctx.dispatch({ type: 'SESSION_LOST' });
-      return null;
-    },
-  ).then((config) => { if (refs.peer === peer) peer.restart(config); });
+  const ice = refs.ice;
+  if (!peer || !ice) return;
+  // fresh credentials first (the keeper reports a 401 as SESSION_LOST)
+  ice.fresh().then((config) => { if (refs.peer === peer) peer.restart(config); });
   refs.restartTimer = env.timers.setTimeout(() => {
     if (refs.peer === peer && ctx.getState().conn !== 'connected') restartIce(ctx);
   }, RESTART_AGAIN_MS);

@@ -95,12 +95,18 @@ export function createPeer(opts) {
       }).catch(onError);
       return chain;
     },
+    /**
+     * New ICE servers (fresh TURN credentials) for the allocations to come;
+     * the ones in use keep theirs. No restart, no renegotiation.
+     */
+    configure(config) {
+      if (closed || !config) return;
+      try { pc.setConfiguration({ ...pc.getConfiguration(), ...config }); } catch (e) { onError(e); }
+    },
     /** ICE restart, with fresh ICE servers when given (new TURN credentials). */
     restart(config) {
       if (closed) return;
-      if (config) {
-        try { pc.setConfiguration({ ...pc.getConfiguration(), ...config }); } catch (e) { onError(e); }
-      }
+      this.configure(config);
       if (typeof pc.restartIce === 'function') pc.restartIce();
     },
     /** Replace the outgoing track of a kind (camera switch), no renegotiation. */

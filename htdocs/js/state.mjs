@@ -26,7 +26,7 @@ export function initialState({ lang = 'en', pin = '' } = {}) {
     resume: false, // this join replaces a session of the same tab (reload)
     error: null, // { code, seconds?, detail? } on the error screen
     ended: null, // 'you' | 'peer'
-    session: null, // { peer, token, polite, iceServers, policy, pollTimeout }
+    session: null, // { peer, token, polite, iceServers, policy, turnTtl, pollTimeout }
     peerPresent: false,
     peerGen: 0, // counts arrivals of the other person: a new one needs a new connection
     peerAway: false, // the other person vanished without hanging up
@@ -111,6 +111,7 @@ export function reduce(state, action) {
       const session = {
         peer: action.peer, token: action.token, polite: !!action.polite,
         iceServers: action.iceServers || [], policy: action.policy === 'relay' ? 'relay' : 'all',
+        turnTtl: action.turnTtl > 0 ? action.turnTtl : 0,
         pollTimeout: action.pollTimeout > 0 ? action.pollTimeout : 25,
       };
       const screen = !two ? 'waiting' : state.screen === 'reconnecting' ? 'reconnecting' : 'connecting';

@@ -180,3 +180,91 @@ export function createDeduper() {
     reset() { last = 0; },
   };
 }
+
+const ICE_MARGIN_MS = 60000; // ask this long before expiry (a quarter of the lifetime when shorter)
+const ICE_MIN_WAIT_MS = 1000; // never more often than this, whatever turn_ttl says
+const ICE_RETRY_CAP_MS = 30000;
+
+/** {iceServers, iceTransportPolicy} from a join or /api/turn answer. */
+export function iceConfig(answer) {
+  const a = answer || {};
+  return {
+    iceServers: Array.isArray(a.ice_servers) ? a.ice_servers : [],
+    iceTransportPolicy: a.ice_transport_policy === 'relay' ? 'relay' : 'all',
+  };
+}
+
+/**
+ * The session's ICE servers, with TURN credentials kept fresh (docs/api.md,
+ * GET /api/turn). coturn takes a credential only for new allocations, before
+ * its expiry (turn_ttl seconds); a call already relayed keeps going. So the
+ * keeper asks the server again when a quarter of the lifetime (at most a
+ * minute) is left and hands the answer to onConfig, for setConfiguration on
+ * the open connection; fresh() asks at once, before an ICE restart.
+ * initial: the join answer; load(): resolves a /api/turn answer. Failures are
+ * retried with backoff; a 401 (we left the room) goes once to onLost and ends
+ * it. An answer without turn_ttl (no TURN servers) is kept until fresh().
+ */
+export function createIceKeeper({ initial, load, onConfig = () => {}, onLost = () => {}, onError = () => {},
+  timers = globalThis, now = () => Date.now(), random = Math.random }) {
+  let config = iceConfig(initial);
+  let timer = null;
+  let inflight = null;
+  let stopped = false;
+  let failures = 0;
+
+  function schedule(ms) {
+    timers.clearTimeout(timer);
+    timer = stopped ? null : timers.setTimeout(() => { timer = null; fresh(); }, Math.max(ICE_MIN_WAIT_MS, ms));
+  }
+
+  /** Take an answer obtained at time `asked`; schedule the next refresh. */
+  function take(answer, asked) {
+    config = iceConfig(answer);
+    const ttl = Number(answer && answer.turn_ttl) > 0 ? answer.turn_ttl * 1000 : 0;
+    if (ttl) schedule(asked + ttl - Math.min(ICE_MARGIN_MS, ttl / 4) - now());
+    else timers.clearTimeout(timer);
+  }
+
+  /** Ask for fresh credentials now; resolves the config to use (the old one if that failed). */
+  function fresh() {
+    if (stopped) return Promise.resolve(config);
+    if (inflight) return inflight;
+    const asked = now();
+    inflight = Promise.resolve().then(load).then((answer) => {
+      inflight = null;
+      if (stopped) return config;
+      failures = 0;
+      take(answer, asked);
+      onConfig(config);
+      return config;
+    }, (e) => {
+      inflight = null;
+      if (stopped) return config;
+      if (e && e.status === 401) {
+        stop();
+        onLost(e);
+        return config;
+      }
+      failures++;
+      onError(e, failures);
+      schedule(backoff(failures, random, 1000, ICE_RETRY_CAP_MS));
+      return config;
+    });
+    return inflight;
+  }
+
+  function stop() {
+    stopped = true;
+    timers.clearTimeout(timer);
+    timer = null;
+  }
+
+  take(initial, now());
+  return {
+    get config() { return config; },
+    fresh,
+    stop,
+    get scheduled() { return timer !== null; },
+  };
+}

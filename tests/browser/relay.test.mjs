@@ -7,6 +7,9 @@
 // relays between its own relay addresses there, which the local-run addition
 // to its config allows (allow-loopback-peers, allowed-peer-ip=127.0.0.1).
 //
+// With a short turn_ttl the pages refresh their TURN credentials through
+// /api/turn before they expire, and a relayed call outlives the first ones.
+//
 // TURN over TLS and the self-signed certificate serve.sh makes: Chromium
 // refuses it (a test below shows it: error 701, no relay candidate), and
 // production needs a real certificate (TURN_CERT/TURN_KEY, docs/turn.md). The
@@ -69,9 +72,9 @@ function selectedPair(page) {
  * A server with coturn; `urls` (a function of the TURN ports) replaces the
  * TURN URLs when given, with no STUN. stop() also checks coturn is gone.
  */
-async function startRelayServer(urls) {
+async function startRelayServer(urls, more = {}) {
   const ports = await turnPorts();
-  const settings = { POLL_TIMEOUT: 5, PEER_GRACE: 30, JOIN_LIMIT: 1000, FORCE_RELAY: 1 };
+  const settings = { POLL_TIMEOUT: 5, PEER_GRACE: 30, JOIN_LIMIT: 1000, FORCE_RELAY: 1, ...more };
   if (urls) Object.assign(settings, { TURN_URLS: urls(ports), STUN_URLS: '' });
   const srv = await startServer(settings, { TURN: '1', ...ports });
   const pid = coturnPid(srv.state);
@@ -92,8 +95,8 @@ async function startRelayServer(urls) {
 }
 
 /** Both pages connected, video both ways, and every path relayed over `protocol`. */
-async function relayedCall(srv, pages, protocol, inBrowser = browser) {
-  const opts = { pages, a: { init: keepPeerConnections }, b: { init: keepPeerConnections } };
+async function relayedCall(srv, pages, protocol, inBrowser = browser, init = keepPeerConnections) {
+  const opts = { pages, a: { init }, b: { init } };
   const { a, b } = await connectedPair(inBrowser, srv.base, opts);
   await Promise.all([waitRemoteVideoPlaying(a, 1), waitRemoteVideoPlaying(b, 1)]);
   for (const p of [a, b]) {
@@ -188,6 +191,67 @@ test('Chromium refuses the self-signed certificate for TURN over TLS (error 701,
       assert.deepEqual(gathered.candidates, []);
       assert.ok(gathered.errors.length > 0 && gathered.errors.every((c) => c === 701), JSON.stringify(gathered));
     });
+  } finally {
+    await srv.stop();
+  }
+});
+
+/**
+ * keepPeerConnections, and a record of the page's API requests: when the
+ * join answer came and when each GET /api/turn went out and what it got
+ * (ms, performance.now()).
+ */
+function keepPeerConnectionsAndTurnFetches() {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+  window.__turn = [];
+  const nativeFetch = window.fetch;
+  window.fetch = function (input, init) {
+    const url = String((input && input.url) || input);
+    const answer = nativeFetch.call(this, input, init);
+    if (url.includes('/api/turn')) {
+      const entry = { at: performance.now(), status: 0 };
+      window.__turn.push(entry);
+      answer.then((r) => { entry.status = r.status; }, () => { entry.status = -1; });
+    } else if (url.includes('/api/join')) {
+      answer.then(() => { window.__joinedAt = performance.now(); }, () => {});
+    }
+    return answer;
+  };
+}
+
+const TTL = 20;
+
+test(`turn_ttl ${TTL} s: the relayed call connects, each page fetches fresh credentials before they expire, and the call outlives the first ones`, { timeout: TEST_MS }, async () => {
+  const srv = await startRelayServer(undefined, { TURN_TTL: TTL });
+  try {
+    await withPages(async (pages) => {
+      const { a, b } = await relayedCall(srv, pages, undefined, browser, keepPeerConnectionsAndTurnFetches);
+      for (const p of [a, b]) {
+        // the keeper asks when a quarter of the lifetime is left: 15 s after the join answer
+        await p.waitForFunction(() => window.__turn.some((t) => t.status === 200), null, { timeout: TTL * 1000 + T.short });
+        const { joinedAt, turn } = await p.evaluate(() => ({ joinedAt: window.__joinedAt, turn: window.__turn }));
+        const first = (turn[0].at - joinedAt) / 1000;
+        assert.ok(first >= TTL * 0.75 - 1 && first < TTL, `${p.name}: first /api/turn ${first.toFixed(1)} s after join: ${JSON.stringify(turn)}`);
+      }
+      // past the join credentials' expiry, video still flows through the relay
+      await a.waitForFunction((ms) => performance.now() - window.__joinedAt > ms, (TTL + 2) * 1000, { timeout: TTL * 1000 + T.short });
+      await Promise.all([waitRemoteVideoPlaying(a, 1), waitRemoteVideoPlaying(b, 1)]);
+      for (const p of [a, b]) {
+        assert.equal(await p.getAttribute('#status', 'data-state'), 'connected', p.name);
+        assert.equal((await selectedPair(p))?.local, 'relay', p.name);
+      }
+      assert.deepEqual([...a.errors, ...b.errors], []);
+    });
+  } catch (e) {
+    e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
+    throw e;
   } finally {
     await srv.stop();
   }

@@ -12,8 +12,17 @@ const TTL = 3600;
 
 const urlsOf = (server) => (Array.isArray(server.urls) ? server.urls : [server.urls]);
 
+/**
+ * The username's key for a client at addr: the first 32 hex digits of
+ * HMAC-SHA256(secret, "turn:4:" + addr) (docs/turn.md: one coturn quota per
+ * address).
+ */
+function addressKey(secret, addr) {
+  return crypto.createHmac('sha256', secret).update(`turn:4:${addr}`).digest('hex').slice(0, 32);
+}
+
 /** Check one ice_servers list: the STUN entry and the TURN entry with valid credentials. */
-function checkIceServers(srv, servers, peer) {
+function checkIceServers(srv, servers) {
   assert.ok(Array.isArray(servers), JSON.stringify(servers));
   const stun = servers.filter((s) => urlsOf(s).some((u) => u.startsWith('stun:')));
   const turn = servers.filter((s) => urlsOf(s).some((u) => /^turns?:/.test(u)));
@@ -24,7 +33,7 @@ function checkIceServers(srv, servers, peer) {
   for (const t of turn) {
     const m = /^(\d+):(.+)$/.exec(t.username);
     assert.ok(m, `username ${t.username}`);
-    assert.equal(m[2], peer);
+    assert.equal(m[2], addressKey(secret, '127.0.0.1'), 'the key of the client address, not a peer id');
     const expiry = Number(m[1]);
     assert.ok(Math.abs(expiry - (now + TTL)) <= 5, `expiry ${expiry}, now ${now}, ttl ${TTL}`);
     const want = crypto.createHmac('sha1', secret).update(t.username).digest('base64');
@@ -41,26 +50,31 @@ describe('TURN credentials', () => {
   });
   after(() => srv?.stop());
 
-  it('join answers the STUN and TURN servers, the TURN one with <expiry>:<peer> and base64 HMAC-SHA1', async () => {
+  it('join answers the STUN and TURN servers, the TURN one with <expiry>:<address key> and base64 HMAC-SHA1, and turn_ttl', async () => {
     const r = await srv.join(freshPin());
     assert.equal(r.status, 200, r.text);
-    checkIceServers(srv, r.json.ice_servers, r.json.peer);
+    checkIceServers(srv, r.json.ice_servers);
     assert.equal(r.json.ice_transport_policy, 'all');
+    assert.equal(r.json.turn_ttl, TTL);
   });
 
-  it('each peer gets credentials for its own peer id', async () => {
+  it('two peers at one address get the same key (one coturn quota), no peer id', async () => {
     const { a, b } = await joinPair(srv);
-    checkIceServers(srv, a.ice_servers, a.peer);
-    checkIceServers(srv, b.ice_servers, b.peer);
+    checkIceServers(srv, a.ice_servers);
+    checkIceServers(srv, b.ice_servers);
+    const user = (j) => j.ice_servers.find((s) => s.username).username;
+    assert.equal(user(a).split(':')[1], user(b).split(':')[1]);
+    assert.ok(!user(a).includes(a.peer) && !user(b).includes(b.peer));
   });
 
   it('GET /api/turn with a Bearer token answers fresh credentials and the policy', async () => {
     const { a } = await joinPair(srv);
     const r = await srv.turn(a.token);
     assert.equal(r.status, 200, r.text);
-    assert.deepEqual(Object.keys(r.json).sort(), ['ice_servers', 'ice_transport_policy']);
-    checkIceServers(srv, r.json.ice_servers, a.peer);
+    assert.deepEqual(Object.keys(r.json).sort(), ['ice_servers', 'ice_transport_policy', 'turn_ttl']);
+    checkIceServers(srv, r.json.ice_servers);
     assert.equal(r.json.ice_transport_policy, 'all');
+    assert.equal(r.json.turn_ttl, TTL);
   });
 
   it('GET /api/turn without a token is 401 unauthorized', async () => {
@@ -111,7 +125,7 @@ describe('without TURN urls', () => {
   });
   after(() => srv?.stop());
 
-  it('join answers no TURN entry and policy "all"', async () => {
+  it('join answers no TURN entry, no turn_ttl and policy "all"', async () => {
     const r = await srv.join(freshPin());
     assert.equal(r.status, 200, r.text);
     assert.ok(Array.isArray(r.json.ice_servers), r.text);
@@ -119,5 +133,6 @@ describe('without TURN urls', () => {
       assert.ok(urlsOf(s).every((u) => !/^turns?:/.test(u)), r.text);
     }
     assert.equal(r.json.ice_transport_policy, 'all');
+    assert.equal('turn_ttl' in r.json, false, r.text);
   });
 });

@@ -10,6 +10,7 @@ import crypto from 'node:crypto';
 import { execFile, spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import http from 'node:http';
 import net from 'node:net';
 import path from 'node:path';
 
@@ -163,4 +164,39 @@ export async function startPeer() {
       await exited;
     },
   };
+}
+
+/**
+ * POST /api/join from a given local address (127.0.0.2 is a second client
+ * address on loopback: the server sees it as REMOTE_ADDR). Resolves
+ * {status, json, text}.
+ */
+export function joinFrom(srv, pin, localAddress) {
+  const body = JSON.stringify({ pin });
+  return new Promise((resolve, reject) => {
+    const req = http.request(`${srv.url}/api/join`, {
+      method: 'POST',
+      localAddress,
+      headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+    }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => {
+        let json;
+        try { json = JSON.parse(text); } catch { json = undefined; }
+        resolve({ status: res.statusCode, json, text });
+      });
+    });
+    req.setTimeout(10000, () => req.destroy(new Error(`join from ${localAddress}: no answer within 10 s`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The number after `name=` in a coturn configuration file (the first such line). */
+export function confNumber(file, name) {
+  const m = new RegExp(`^${name}=(\\d+)\\s*$`, 'm').exec(fs.readFileSync(file, 'utf8'));
+  if (!m) throw new Error(`no ${name}= line in ${file}`);
+  return Number(m[1]);
 }

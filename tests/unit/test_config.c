@@ -65,7 +65,7 @@ static void defaults_with_secret_from_env(void **state)
     assert_int_equal(f->cfg.poll_timeout, 25);
     assert_int_equal(f->cfg.peer_grace, 60);
     assert_int_equal(f->cfg.message_ttl, 600);
-    assert_int_equal(f->cfg.turn_ttl, 43200);
+    assert_int_equal(f->cfg.turn_ttl, 300);
     assert_int_equal(f->cfg.join_limit, 30);
     assert_int_equal(f->cfg.join_window, 60);
     assert_int_equal(f->cfg.threads, 2);

@@ -148,6 +148,25 @@ test('restart sets fresh ICE servers and restarts ICE; close stops everything', 
   assert.deepEqual(pc.log, []);
 });
 
+test('configure sets fresh ICE servers, keeps the rest of the configuration, restarts nothing', () => {
+  const { peer, pc, errors } = make(false);
+  pc.config = { iceServers: [], bundlePolicy: 'max-bundle', certificates: ['cert'] };
+  const fresh = { iceServers: [{ urls: 'turn:x', username: 'u2', credential: 'c2' }], iceTransportPolicy: 'all' };
+  peer.configure(fresh);
+  assert.deepEqual(pc.config, { ...fresh, bundlePolicy: 'max-bundle', certificates: ['cert'] });
+  assert.equal(pc.restarts, 0);
+  assert.deepEqual(pc.log, [], 'no negotiation');
+  peer.configure(null);
+  assert.equal(pc.config.iceServers[0].username, 'u2');
+  pc.setConfiguration = () => { throw new Error('InvalidModificationError'); };
+  peer.configure(fresh);
+  assert.equal(errors.length, 1, 'a refused configuration is reported, not thrown');
+  peer.close();
+  pc.setConfiguration = (c) => { pc.config = c; };
+  peer.configure({ iceServers: [] });
+  assert.equal(pc.config.iceServers[0].username, 'u2', 'closed: left alone');
+});
+
 test('the newcomer waits for the offer, then answers with its tracks (no glare)', async () => {
   const timers = { setTimeout: (fn) => { timers.fn = fn; return 1; }, clearTimeout: () => { timers.fn = null; } };
   const sent = [];

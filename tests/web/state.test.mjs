@@ -231,3 +231,11 @@ test('who offers first: whoever was in the room already', () => {
   const incumbent = run(initialState({ pin: '123456' }), { type: 'JOIN_REQUESTED' }, media, joinedAnswer(1), { type: 'PEER_JOINED' });
   assert.equal(incumbent.offerFirst, true);
 });
+
+test('JOINED keeps turn_ttl for the credential refresh; a missing or odd one is 0 (no refresh)', () => {
+  const joined = (extra) => run(initialState({ pin: '123456' }), { type: 'JOIN_REQUESTED' }, media, joinedAnswer(1, extra));
+  assert.equal(joined({ turnTtl: 300 }).session.turnTtl, 300);
+  for (const odd of [undefined, null, -5, 0, 'x', NaN]) {
+    assert.equal(joined({ turnTtl: odd }).session.turnTtl, 0, String(odd));
+  }
+});
