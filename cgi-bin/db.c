@@ -3,14 +3,18 @@
  * Design
  * ------
  * All state lives in one SQLite file in WAL mode (schema: sql/schema.sql):
- * rooms, peers, messages, join_rate rows and one health row. Every thread
+ * rooms, peers, messages, queues (per recipient: how many messages wait and
+ * their bytes, kept by triggers on messages and recounted at every start),
+ * join_rate rows and one health row. Every thread
  * of every FastCGI process has its own connection; so may an operator's
  * sqlite3 shell.
  *
  * Who writes what:
  *   join    inserts a room (if new), a peer, and a peer-joined message for
  *           the peer already there.
- *   send    inserts one message for the other peer of the sender's room.
+ *   send    inserts one message for the other peer of the sender's room,
+ *           unless that peer's queue is at queue_max_messages or
+ *           queue_max_bytes (then nothing: 429 queue_full).
  *   poll    moves the poller's last_seen and seen_mono and deletes its
  *           messages with seq <= after (the client has them).
  *   leave   deletes the peer and its messages, inserts peer-left for the
@@ -43,6 +47,8 @@
  *   2. Two peers of a room have different polite flags.
  *   3. messages.seq only grows (AUTOINCREMENT): a cursor never goes back.
  *   4. Neither a PIN nor a token is stored: only keyed/unkeyed hashes.
+ *   5. queues holds, for every recipient with messages waiting, their count
+ *      and the bytes of their data; no row when none wait.
  *
  * Concurrency: transactions that read then write are BEGIN IMMEDIATE with a
  * 5 s busy timeout, so concurrent writers queue instead of failing with
