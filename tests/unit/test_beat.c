@@ -57,28 +57,18 @@ static int setup(void **state)
     return 0;
 }
 
-static long long q_int(struct db *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static long long last_seen(struct db *db, const char *peer)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT last_seen FROM peers WHERE id = '%s'", peer);
-    return q_int(db, sql);
+    return unit_query_int(db, sql);
 }
 
 static int has_message(struct db *db, long long seq)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM messages WHERE seq = %lld", seq);
-    return (int)q_int(db, sql);
+    return (int)unit_query_int(db, sql);
 }
 
 static long long send_to(struct db *db, const char *from)
@@ -129,7 +119,7 @@ static void flush_is_one_transaction_then_empty(void **state)
     assert_int_equal(last_seen(f->db, A), WHEN(1));
     assert_int_equal(last_seen(f->db, B), WHEN(2));
     assert_int_equal(last_seen(f->db, C), WHEN(3));
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 0);
     assert_int_equal(beat_flush(f->t, f->db), 0);
     assert_int_equal(commits, 1);
     sqlite3_commit_hook(f->db->h, NULL, NULL);

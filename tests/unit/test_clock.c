@@ -58,21 +58,11 @@ static int teardown(void **state)
     return 0;
 }
 
-static long long q_int(struct db *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 static int present(struct db *db, const char *peer)
 {
     char sql[128];
     snprintf(sql, sizeof sql, "SELECT count(*) FROM peers WHERE id = '%s'", peer);
-    return (int)q_int(db, sql);
+    return (int)unit_query_int(db, sql);
 }
 
 static void join_pair(struct db *db)
@@ -106,7 +96,7 @@ static void wall_step_back_still_removes_silent_peer(void **state)
     pass(f, 20, 1);
     assert_int_equal(present(f->db, A), 0); /* 70 s silent */
     assert_int_equal(present(f->db, B), 1);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"
                                   " AND type = 'peer-left'"), 1);
 }
 
@@ -129,7 +119,7 @@ static void last_seen_is_the_wall_time_of_the_last_poll(void **state)
     join_pair(f->db);
     wall_now -= DAY;
     pass(f, 10, 1);
-    assert_int_equal(q_int(f->db, "SELECT last_seen FROM peers WHERE id = '" B "'"), wall_now);
+    assert_int_equal(unit_query_int(f->db, "SELECT last_seen FROM peers WHERE id = '" B "'"), wall_now);
 }
 
 static void after_a_reboot_peers_get_a_fresh_grace(void **state)
@@ -169,8 +159,8 @@ static void an_old_database_gets_seen_mono_at_open(void **state)
         mono_now = MONO0 + i;
         struct db *db = db_open(path, 1, err, sizeof err);
         assert_non_null(db);
-        assert_int_equal(q_int(db, "SELECT seen_mono FROM peers"), MONO0 + i);
-        assert_int_equal(q_int(db, "SELECT count(*) FROM peers"), 1);
+        assert_int_equal(unit_query_int(db, "SELECT seen_mono FROM peers"), MONO0 + i);
+        assert_int_equal(unit_query_int(db, "SELECT count(*) FROM peers"), 1);
         db_close(db);
     }
 }

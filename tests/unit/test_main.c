@@ -1,6 +1,8 @@
 /* test_main.c: runs every unit test group and prints "N passed, N failed". */
 #include "unit.h"
 
+#include "db.h"
+
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,6 +43,16 @@ int unit_write_file(const char *dir, const char *name, const char *text, char *p
     if (!f) return -1;
     int rc = fputs(text, f) < 0 ? -1 : 0;
     return fclose(f) == 0 ? rc : -1;
+}
+
+long long unit_query_int(struct db *db, const char *sql)
+{
+    sqlite3_stmt *st;
+    long long v = -1;
+    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
+    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
 }
 
 int main(void)

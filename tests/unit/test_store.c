@@ -52,17 +52,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* One integer from a query on the test's connection (-1 on error). */
-static long long q_int(struct db *db, const char *sql)
-{
-    sqlite3_stmt *st;
-    long long v = -1;
-    if (sqlite3_prepare_v2(db->h, sql, -1, &st, NULL) != SQLITE_OK) return -1;
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
 /* Join peer id with token hash "tok-<id>" to the room of pin. */
 static enum store_rc join(struct db *db, const char *pin, const char *id, int64_t now, int *polite,
                           int *peers)
@@ -151,8 +140,8 @@ static void join_third_is_full_and_changes_nothing(void **state)
     int polite, peers;
     join_pair(f->db);
     assert_int_equal(join(f->db, "pin1", C, T0, &polite, &peers), STORE_FULL);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 2);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers WHERE id = '" C "'"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers"), 2);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers WHERE id = '" C "'"), 0);
 }
 
 static void join_other_pin_is_other_room(void **state)
@@ -162,7 +151,7 @@ static void join_other_pin_is_other_room(void **state)
     join_pair(f->db);
     assert_int_equal(join(f->db, "pin2", C, T0, &polite, &peers), STORE_OK);
     assert_int_equal(peers, 1);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM rooms"), 2);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM rooms"), 2);
 }
 
 static void join_second_queues_peer_joined_for_first(void **state)
@@ -206,7 +195,7 @@ static void send_alone_is_no_peer(void **state)
     long long seq = -1;
     assert_int_equal(join(f->db, "pin1", A, T0, &polite, &peers), STORE_OK);
     assert_int_equal(store_send(f->db, A, "offer", "{}", T0, &seq), STORE_NO_PEER);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 0);
 }
 
 static void send_then_fetch_in_seq_order(void **state)
@@ -250,10 +239,10 @@ static void touch_acks_up_to_cursor_and_sets_last_seen(void **state)
     assert_int_equal(store_send(f->db, A, "a", "1", T0, &s1), STORE_OK);
     assert_int_equal(store_send(f->db, A, "b", "2", T0, &s2), STORE_OK);
     assert_int_equal(store_touch(f->db, B, s1, T0 + 5), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"), 1);
-    assert_int_equal(q_int(f->db, "SELECT seq FROM messages WHERE peer_id = '" B "'"), s2);
-    assert_int_equal(q_int(f->db, "SELECT last_seen FROM peers WHERE id = '" B "'"), T0 + 5);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" A "'"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT seq FROM messages WHERE peer_id = '" B "'"), s2);
+    assert_int_equal(unit_query_int(f->db, "SELECT last_seen FROM peers WHERE id = '" B "'"), T0 + 5);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" A "'"), 1);
 }
 
 static void seq_not_reused_after_ack(void **state)
@@ -264,7 +253,7 @@ static void seq_not_reused_after_ack(void **state)
     assert_int_equal(store_send(f->db, A, "a", "1", T0, &s1), STORE_OK);
     assert_int_equal(store_touch(f->db, B, s1, T0), STORE_OK);
     assert_int_equal(store_touch(f->db, A, s1, T0), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 0);
     assert_int_equal(store_max_seq(f->db, &max), STORE_OK);
     assert_int_equal(max, s1);
     assert_int_equal(store_send(f->db, A, "b", "2", T0, &s2), STORE_OK);
@@ -278,9 +267,9 @@ static void leave_queues_peer_left_and_drops_own_messages(void **state)
     join_pair(f->db);
     assert_int_equal(store_send(f->db, B, "x", "1", T0, &seq), STORE_OK); /* for A */
     assert_int_equal(store_leave(f->db, A, T0), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" A "'"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" A "'"), 0);
     assert_fetch(f->db, B, 0, "{\"messages\":[{\"seq\":3,\"type\":\"peer-left\",\"data\":null}]}");
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM rooms"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM rooms"), 1);
     assert_int_equal(store_auth(f->db, "tok-" A, (char[STORE_PEER_HEX]){0}), STORE_UNKNOWN);
 }
 
@@ -290,9 +279,9 @@ static void leave_of_last_peer_deletes_room(void **state)
     join_pair(f->db);
     assert_int_equal(store_leave(f->db, A, T0), STORE_OK);
     assert_int_equal(store_leave(f->db, B, T0), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM rooms"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM rooms"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 0);
 }
 
 static void leave_twice_is_unknown(void **state)
@@ -302,7 +291,7 @@ static void leave_twice_is_unknown(void **state)
     assert_int_equal(store_leave(f->db, A, T0), STORE_OK);
     assert_int_equal(store_leave(f->db, A, T0), STORE_UNKNOWN);
     assert_int_equal(store_leave(f->db, C, T0), STORE_UNKNOWN);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE type = 'peer-left'"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE type = 'peer-left'"), 1);
 }
 
 static void cleanup_removes_silent_peer_and_tells_other(void **state)
@@ -313,8 +302,8 @@ static void cleanup_removes_silent_peer_and_tells_other(void **state)
     assert_int_equal(store_touch(f->db, B, 0, T0 + 100), STORE_OK);
     assert_int_equal(cleanup_at(f->db, T0 + 100, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 1);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers WHERE id = '" A "'"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers WHERE id = '" A "'"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"
                                   " AND type = 'peer-left'"), 1);
 }
 
@@ -325,7 +314,7 @@ static void cleanup_keeps_peers_within_grace(void **state)
     join_pair(f->db);
     assert_int_equal(cleanup_at(f->db, T0 + 60, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 2);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers"), 2);
 }
 
 static void cleanup_of_both_peers_deletes_room(void **state)
@@ -335,9 +324,9 @@ static void cleanup_of_both_peers_deletes_room(void **state)
     join_pair(f->db);
     assert_int_equal(cleanup_at(f->db, T0 + 61, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 2);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM rooms"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM peers"), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM rooms"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM peers"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 0);
 }
 
 static void cleanup_expires_old_messages(void **state)
@@ -353,8 +342,8 @@ static void cleanup_expires_old_messages(void **state)
     assert_int_equal(cleanup_at(f->db, T0 + 601, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(removed, 0);
     /* created < now - ttl goes: T0 (and A's peer-joined at T0) do, T0 + 1 stays. */
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages"), 1);
-    assert_int_equal(q_int(f->db, "SELECT seq FROM messages"), s_new);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT seq FROM messages"), s_new);
 }
 
 static void cleanup_drops_past_rate_windows(void **state)
@@ -363,9 +352,9 @@ static void cleanup_drops_past_rate_windows(void **state)
     int retry, removed;
     assert_int_equal(store_rate_hit(f->db, "addr1", T0, 5, 60, &retry), STORE_OK);
     assert_int_equal(cleanup_at(f->db, T0 + 19, 60, 600, 60, &removed), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM join_rate"), 1); /* same window */
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM join_rate"), 1); /* same window */
     assert_int_equal(cleanup_at(f->db, T0 + 20, 60, 600, 60, &removed), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM join_rate"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM join_rate"), 0);
 }
 
 static void rate_hit_limits_with_retry_after(void **state)
@@ -439,7 +428,7 @@ static const struct store_cap CAP3 = {.max_messages = 3, .max_bytes = 10};
 /* B's counters: count * 1000000 + bytes, -1 when B has no row. */
 static long long queue_of_b(struct db *db)
 {
-    return q_int(db, "SELECT coalesce((SELECT count * 1000000 + bytes FROM queues"
+    return unit_query_int(db, "SELECT coalesce((SELECT count * 1000000 + bytes FROM queues"
                      " WHERE peer_id = 'bbbbbbbbbbbbbbbb'), -1)");
 }
 
@@ -454,7 +443,7 @@ static void send_capped_refuses_by_count_and_changes_nothing(void **state)
     seq = -1;
     assert_int_equal(store_send_capped(f->db, A, "x", "1", T0, &CAP3, &seq), STORE_QUEUE_FULL);
     assert_int_equal(seq, -1);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"), 3);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM messages WHERE peer_id = '" B "'"), 3);
     assert_int_equal(queue_of_b(f->db), 3000003);
     /* B polls with its cursor: the queue drains and sending works again. */
     assert_int_equal(store_touch(f->db, B, 4, T0 + 1), STORE_OK);
@@ -487,15 +476,15 @@ static void queue_counters_follow_leave_and_cleanup(void **state)
     assert_int_equal(store_send(f->db, B, "x", "12", T0, &seq), STORE_OK);  /* to A */
     assert_int_equal(store_send(f->db, A, "x", "123", T0, &seq), STORE_OK); /* to B */
     assert_int_equal(store_send(f->db, A, "x", "4", T0 + 1, &seq), STORE_OK);
-    assert_int_equal(q_int(f->db, "SELECT bytes FROM queues WHERE peer_id = '" A "'"), 6); /* null, 12 */
+    assert_int_equal(unit_query_int(f->db, "SELECT bytes FROM queues WHERE peer_id = '" A "'"), 6); /* null, 12 */
     assert_int_equal(store_touch(f->db, A, 0, T0 + 601), STORE_OK);
     assert_int_equal(store_touch(f->db, B, 0, T0 + 601), STORE_OK);
     assert_int_equal(store_cleanup(f->db, T0 + 601, 60, 600, 60, &removed), STORE_OK);
     assert_int_equal(queue_of_b(f->db), 1000001); /* the T0 message expired */
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM queues WHERE peer_id = '" A "'"), 0);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM queues WHERE peer_id = '" A "'"), 0);
     assert_int_equal(store_leave(f->db, B, T0 + 602), STORE_OK);
     assert_int_equal(queue_of_b(f->db), -1);
-    assert_int_equal(q_int(f->db, "SELECT count * 100 + bytes FROM queues WHERE peer_id = '" A "'"), 104);
+    assert_int_equal(unit_query_int(f->db, "SELECT count * 100 + bytes FROM queues WHERE peer_id = '" A "'"), 104);
 }
 
 static void cleanup_finds_expired_messages_by_index(void **state)
@@ -540,10 +529,10 @@ static void write_check_probes_only_without_recent_evidence(void **state)
     struct db_write_error last;
     join_pair(f->db); /* a commit that changed rows, just now */
     assert_int_equal(db_write_check(f->db, &last), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 0); /* no probe */
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM health"), 0); /* no probe */
     now_s += 10; /* nothing written since: the check proves it */
     assert_int_equal(db_write_check(f->db, &last), 0);
-    assert_int_equal(q_int(f->db, "SELECT count(*) FROM health"), 1);
+    assert_int_equal(unit_query_int(f->db, "SELECT count(*) FROM health"), 1);
     /* A failing statement inside a write transaction is remembered... */
     sqlite3_stmt *bad;
     assert_int_equal(sqlite3_prepare_v2(f->db->h, "INSERT INTO health(id, checked) VALUES (2, 0)",
@@ -559,9 +548,9 @@ static void write_check_probes_only_without_recent_evidence(void **state)
     assert_int_equal(last.at, now_s);
     /* ...then a write is proved again, and the error still reported. */
     now_s += 10;
-    assert_int_equal(q_int(f->db, "UPDATE health SET checked = 0 RETURNING checked"), 0);
+    assert_int_equal(unit_query_int(f->db, "UPDATE health SET checked = 0 RETURNING checked"), 0);
     assert_int_equal(db_write_check(f->db, &last), 0);
-    assert_int_equal(q_int(f->db, "SELECT checked FROM health"), now_s);
+    assert_int_equal(unit_query_int(f->db, "SELECT checked FROM health"), now_s);
     assert_non_null(strstr(last.message, "CHECK constraint failed"));
 }
 

@@ -32,6 +32,11 @@ int unit_tmpdir(char *dir, size_t len);
 /* Remove the files directly inside dir, then dir itself. */
 void unit_tmpdir_remove(const char *dir);
 
+struct db;
+/* One integer from a query on db's connection; -1 when it fails or gives no
+ * row. */
+long long unit_query_int(struct db *db, const char *sql);
+
 /* Write text to dir/name, the full path into path. Returns 0 or -1. */
 int unit_write_file(const char *dir, const char *name, const char *text, char *path, size_t len);
 
