@@ -115,7 +115,7 @@ export function testPin() {
 
 /**
  * A page in its own browser context (its own storage, as another person's
- * browser would be). opts: { viewport, init (a function for addInitScript) }.
+ * browser would be). opts: { viewport, init (a function or script text for addInitScript) }.
  * Page errors are collected on page.errors.
  */
 export async function openPage(browser, base, opts = {}) {

@@ -197,19 +197,10 @@ test('Chromium refuses the self-signed certificate for TURN over TLS (error 701,
 });
 
 /**
- * keepPeerConnections, and a record of the page's API requests: when the
- * join answer came and when each GET /api/turn went out and what it got
- * (ms, performance.now()).
+ * A record of the page's API requests: when the join answer came and when
+ * each GET /api/turn went out and what it got (ms, performance.now()).
  */
-function keepPeerConnectionsAndTurnFetches() {
-  const Native = window.RTCPeerConnection;
-  window.__pcs = [];
-  window.RTCPeerConnection = class extends Native {
-    constructor(...args) {
-      super(...args);
-      window.__pcs.push(this);
-    }
-  };
+function recordTurnFetches() {
   window.__turn = [];
   const nativeFetch = window.fetch;
   window.fetch = function (input, init) {
@@ -232,7 +223,8 @@ test(`turn_ttl ${TTL} s: the relayed call connects, each page fetches fresh cred
   const srv = await startRelayServer(undefined, { TURN_TTL: TTL });
   try {
     await withPages(async (pages) => {
-      const { a, b } = await relayedCall(srv, pages, undefined, browser, keepPeerConnectionsAndTurnFetches);
+      const { a, b } = await relayedCall(srv, pages, undefined, browser,
+        `(${keepPeerConnections})(); (${recordTurnFetches})();`);
       for (const p of [a, b]) {
         // the keeper asks when a quarter of the lifetime is left: 15 s after the join answer
         await p.waitForFunction(() => window.__turn.some((t) => t.status === 200), null, { timeout: TTL * 1000 + T.short });
