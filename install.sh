@@ -8,6 +8,7 @@
 #   ./install.sh --uninstall [--prefix DIR]
 # docs/install.md has every option; ./install.sh --help lists them.
 set -eu
+umask 022
 PATH=$PATH:/usr/sbin:/sbin # lighttpd's place on Debian, off a user's PATH
 export PATH
 
@@ -141,8 +142,7 @@ number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
 
 # ---- steps --------------------------------------------------------------
 
-log=${TMPDIR:-/tmp}/tuturu-install.$$.log
-: > "$log" || die "cannot write $log"
+log=$(mktemp "${TMPDIR:-/tmp}/tuturu-install.XXXXXXXX") || die "cannot write in ${TMPDIR:-/tmp}"
 steps=0 current='' t_all=$(date +%s%N)
 total=7
 [ $root = 1 ] || total=6
