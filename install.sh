@@ -174,6 +174,8 @@ on_exit() {
         tail -n 15 "$log" | sed 's/^/    /' >&2
         printf '  log: %s\n' "$log" >&2
     fi
+    # An upgrade that failed puts the previous version back (install-steps).
+    [ $rc = 0 ] || ! command -v rollback >/dev/null || rollback
 }
 trap on_exit EXIT
 run() { "$@" >> "$log" 2>&1; }
@@ -196,6 +198,7 @@ step "Writing the configuration" write_config
 [ -z "$opt_email" ] || step "Getting a Let's Encrypt certificate" get_certificate
 step "Starting tuturu" start_services
 current=''
+done_previous
 mv "$log" "$prefix/var/log/install.log" 2>/dev/null && log=$prefix/var/log/install.log
 
 summary
