@@ -8,6 +8,7 @@
 #   ./install.sh --uninstall [--prefix DIR]
 # docs/install.md has every option; ./install.sh --help lists them.
 set -eu
+umask 022
 PATH=$PATH:/usr/sbin:/sbin # lighttpd's place on Debian, off a user's PATH
 export PATH
 
@@ -141,8 +142,7 @@ number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
 
 # ---- steps --------------------------------------------------------------
 
-log=${TMPDIR:-/tmp}/tuturu-install.$$.log
-: > "$log" || die "cannot write $log"
+log=$(mktemp "${TMPDIR:-/tmp}/tuturu-install.XXXXXXXX") || die "cannot write in ${TMPDIR:-/tmp}"
 steps=0 current='' t_all=$(date +%s%N)
 total=7
 [ $root = 1 ] || total=6
@@ -174,6 +174,8 @@ on_exit() {
         tail -n 15 "$log" | sed 's/^/    /' >&2
         printf '  log: %s\n' "$log" >&2
     fi
+    # An upgrade that failed puts the previous version back (install-steps).
+    [ $rc = 0 ] || ! command -v rollback >/dev/null || rollback
 }
 trap on_exit EXIT
 run() { "$@" >> "$log" 2>&1; }
@@ -196,6 +198,7 @@ step "Writing the configuration" write_config
 [ -z "$opt_email" ] || step "Getting a Let's Encrypt certificate" get_certificate
 step "Starting tuturu" start_services
 current=''
+done_previous
 mv "$log" "$prefix/var/log/install.log" 2>/dev/null && log=$prefix/var/log/install.log
 
 summary

@@ -3,17 +3,58 @@
 
 die() { echo "${me:-tuturu}: $*" >&2; exit 1; }
 
-# put FILE [MODE]: stdin becomes FILE, rewritten only when the content
-# changes, so a second install leaves files (and their mtimes) alone.
+# put FILE [MODE [GROUP]]: stdin becomes FILE (mode MODE, default 644; group
+# GROUP, when given), rewritten only when its content, mode or owner change,
+# so a second install leaves files (and their mtimes) alone. The new content
+# goes to a mktemp file beside FILE that then replaces FILE by rename: a
+# symbolic link or hard link at FILE, or at any other name in its directory,
+# is replaced, never followed. Stops (die) when FILE cannot be written.
 put() {
-    cat > "$1.tmp" || { rm -f "$1.tmp"; die "cannot write $1"; }
-    [ -z "${2:-}" ] || chmod "$2" "$1.tmp"
-    if [ -f "$1" ] && cmp -s "$1.tmp" "$1"; then
-        rm -f "$1.tmp"
-        [ -z "${2:-}" ] || chmod "$2" "$1"
-    else
-        mv "$1.tmp" "$1"
+    tmp=$(mktemp "$(dirname "$1")/.put.XXXXXX") || die "cannot write in $(dirname "$1")"
+    if ! cat > "$tmp" || ! chmod "${2:-644}" "$tmp" || { [ -n "${3:-}" ] && ! chgrp "$3" "$tmp"; }; then
+        rm -f "$tmp"
+        die "cannot write $1"
     fi
+    if [ -f "$1" ] && [ ! -L "$1" ] && cmp -s "$tmp" "$1" &&
+        [ "$(stat -c '%u %g %a %h' "$1")" = "$(stat -c '%u %g %a %h' "$tmp")" ]; then
+        rm -f "$tmp"
+    else
+        mv -fT "$tmp" "$1" || { rm -f "$tmp"; die "cannot replace $1"; }
+    fi
+}
+
+# plain NAME VALUE: VALUE may go into a configuration file (lighttpd's
+# quoted strings, coturn's and tuturu-api's name=value lines): no control
+# character (a newline would start a new directive), no double quote or
+# backslash (they would end or escape a quoted string). Else stop naming NAME.
+plain() {
+    case $2 in
+        *[[:cntrl:]]*|*\"*|*\\*) die "$1 must not contain control characters (newlines), quotes or backslashes" ;;
+    esac
+}
+
+# subst TEMPLATE NAME=VALUE...: prints TEMPLATE with every @NAME@ replaced by
+# its VALUE. The values are data: awk reads them from its environment and
+# splices them in with index/substr (no sed, no regular expression, no & or
+# \ in a replacement). Each VALUE must pass plain; an @NAME@ without a value
+# stays as it is (the templates' comments say @NAME@). Stops (die) on a
+# refused value or an unreadable TEMPLATE.
+subst() {
+    template=$1
+    shift
+    for kv in "$@"; do plain "${kv%%=*}" "${kv#*=}"; done
+    for kv in "$@"; do set -- "$@" "SUBST_$kv"; shift; done
+    env "$@" awk '
+        {
+            out = ""; line = $0
+            while ((i = index(line, "@")) > 0) {
+                rest = substr(line, i + 1); j = index(rest, "@"); name = substr(rest, 1, j - 1)
+                if (j > 1 && ("SUBST_" name) in ENVIRON) {
+                    out = out substr(line, 1, i - 1) ENVIRON["SUBST_" name]; line = substr(rest, j + 1)
+                } else { out = out substr(line, 1, i); line = rest }
+            }
+            print out line
+        }' "$template" || die "cannot fill in $template"
 }
 
 # port_used PORT tcp|udp: something listens (tcp) or is bound (udp) on PORT.
@@ -40,9 +81,10 @@ alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1
 
 # running PIDFILE DIR: the process PIDFILE names runs, and its command line
 # names DIR (a pid file that survived a reboot may name another program).
+# Sets pid. Reads at most 20 bytes of a regular file.
 running() {
-    [ -s "$1" ] && pid=$(cat "$1") && alive "$pid" &&
-        { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$2/"
+    [ -f "$1" ] && pid=$(head -c 20 "$1" | tr -d '[:space:]') && case $pid in ''|*[!0-9]*) false ;; esac &&
+        alive "$pid" && { tr '\0' ' ' < "/proc/$pid/cmdline"; } 2>/dev/null | grep -qF "$2/"
 }
 
 # number NAME VALUE: VALUE is a decimal number, or stop naming NAME.

@@ -8,7 +8,7 @@
 // here and whose /etc/letsencrypt is a scratch directory: this machine's own
 // configuration is not touched.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import tls from 'node:tls';
@@ -115,7 +115,7 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     const script = [
       `./install.sh --prefix ${s.prefix} --domain ${DOMAIN} --email admin@tuturu.test --acme-server ${acme} ${p.args.join(' ')}`,
       serial('serial.first'),
-      `cat ${s.prefix}/var/run/turnserver.pid > ${s.dir}/coturn.pid`,
+      `cat ${s.prefix}/var/turnserver.pid > ${s.dir}/coturn.pid`,
       'certbot renew --force-renewal --no-random-sleep-on-renew',
       serial('serial.renewed'),
     ].join(' && ');
@@ -138,7 +138,13 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     await waitFor(async () => (await servedSerial(p.tls)).serial === renewed, 10000, 'coturn to serve the renewed certificate');
     const coturn = Number(fs.readFileSync(path.join(s.dir, 'coturn.pid'), 'utf8'));
     assert.ok(alive(coturn), 'the same coturn process: reloaded, not restarted');
-    assert.ok(fs.existsSync(path.join(s.dir, 'letsencrypt/renewal-hooks/deploy/tuturu')));
+    // the hook root runs, and the renewed certificate coturn re-reads as tuturu
+    const hook = path.join(s.dir, 'letsencrypt/renewal-hooks/deploy/tuturu');
+    const certs = ['fullchain.pem', 'privkey.pem'].map((f) => path.join(s.prefix, 'var/certs', f));
+    const w = spawnSync('runuser', ['-u', 'tuturu', '--', 'sh', '-c',
+      'for f; do (echo x >> "$f") 2>/dev/null && echo "$f"; done; exit 0', 'sh', hook, ...certs], { encoding: 'utf8' });
+    assert.equal(w.stdout, '', 'the tuturu user can write none of them');
+    for (const f of certs) assert.equal(fs.statSync(f).mode & 0o777, 0o640, f);
   });
 
   it('uninstall removes its renewal hook and leaves the certificate, saying how to delete it', async () => {

@@ -131,6 +131,29 @@ export function httpsRequest(port, method, urlPath, { ca, servername, body } = {
   });
 }
 
+/**
+ * The service user's own paths under PREFIX (docs/install.md, "Who owns
+ * what"): its directories and the log files the servers reopen as it.
+ */
+export const USER_DIRS = ['var/db', 'var/run', 'var/cache'];
+export const USER_FILES = ['var/log/lighttpd-error.log', 'var/log/turnserver.log', 'var/log/turnserver-stderr.log'];
+
+/** Every file and directory under prefix but the service user's (absolute). */
+export function rootsPaths(prefix) {
+  const out = [prefix];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const abs = path.join(dir, e.name);
+      const rel = path.relative(prefix, abs);
+      if (USER_DIRS.includes(rel) || USER_FILES.includes(rel)) continue;
+      out.push(abs);
+      if (e.isDirectory()) walk(abs);
+    }
+  };
+  walk(prefix);
+  return out;
+}
+
 export function removeScratch(s) {
   fs.rmSync(s.dir, { recursive: true, force: true });
 }

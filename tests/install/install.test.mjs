@@ -12,7 +12,8 @@ import { after, before, describe, it } from 'node:test';
 
 import { alive, freshPin, request, sql, waitFor } from '../integration/harness.mjs';
 import {
-  INSTALL_MS, IS_ROOT, USER_UID, httpsRequest, install, pidOf, ports, processesWith, removeScratch, runAs, scratch,
+  INSTALL_MS, IS_ROOT, USER_UID, httpsRequest, install, pidOf, ports, processesWith, removeScratch, rootsPaths, runAs,
+  scratch,
 } from './harness.mjs';
 
 const STEP = /^\[(\d)\/(\d)\] (.+?) +ok \((\d+\.\d) s\)/;
@@ -44,7 +45,9 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
   });
 
   it('installs, starts and answers, showing each step and its time', async () => {
-    first = await install(s, ['--prefix', s.prefix, ...p.args]);
+    // (umask 002, as some users have: nothing may become group-writable)
+    first = await runAs(['sh', '-c', 'umask 002 && exec ./install.sh "$@"', 'sh', '--prefix', s.prefix, ...p.args],
+      { cwd: s.src, home: s.home, env: { TMPDIR: s.dir } });
     assert.equal(first.code, 0, first.stdout + first.stderr);
     const steps = first.stdout.split('\n').map((l) => STEP.exec(l)).filter(Boolean);
     assert.deepEqual(steps.map((m) => m[3]), ['Checking the machine', 'Checking the packages', 'Building tuturu-api',
@@ -76,6 +79,16 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.ok(procs.every((x) => x.uid === USER_UID), JSON.stringify(procs));
   });
 
+  it('leaves nothing writable by group or others (lighttpd and coturn as another user could change nothing)', () => {
+    // installed with umask 002 (below): the install sets its own modes
+    const writable = rootsPaths(s.prefix).filter((f) => fs.lstatSync(f).mode & 0o022)
+      .map((f) => `${path.relative(s.prefix, f)} ${(fs.lstatSync(f).mode & 0o777).toString(8)}`);
+    assert.deepEqual(writable, []);
+    for (const d of ['var/db', 'var/run', 'var/cache']) {
+      assert.equal(fs.statSync(path.join(s.prefix, d)).mode & 0o077, 0, `${d}: the user's alone`);
+    }
+  });
+
   it('keeps the secret to itself: mode 600, not in the options file or the install log', () => {
     const secret = fs.readFileSync(path.join(state, 'secret'), 'utf8').trim();
     assert.match(secret, /^[0-9a-f]{64}$/);
@@ -94,12 +107,12 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
 
   it('a re-run with only --prefix keeps the options, secret, database and running servers', async () => {
     const secret = fs.readFileSync(path.join(state, 'secret'));
-    const db = path.join(state, 'tuturu.db');
+    const db = path.join(state, 'db/tuturu.db');
     const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
     assert.equal(join.status, 200);
     const rows = () => sql(db, 'SELECT (SELECT count(*) FROM rooms), (SELECT count(*) FROM peers)');
     const kept = rows();
-    const pids = [pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'run/turnserver.pid'))];
+    const pids = [pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'turnserver.pid'))];
     const times = mtimes(state);
 
     const again = await install(s, ['--prefix', s.prefix]);
@@ -109,10 +122,33 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.match(again.stdout, /Starting tuturu +ok .*already running, unchanged/);
     assert.deepEqual(fs.readFileSync(path.join(state, 'secret')), secret);
     assert.deepEqual(rows(), kept, 'rooms and peers are kept');
-    assert.deepEqual([pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'run/turnserver.pid'))], pids);
+    assert.deepEqual([pidOf(path.join(state, 'lighttpd.pid')), pidOf(path.join(state, 'turnserver.pid'))], pids);
     assert.deepEqual(mtimes(state), times, 'no configuration file rewritten');
     const turn = await request(base, 'GET', '/api/turn', { token: join.json.token });
     assert.equal(turn.status, 200, 'the peer that joined before the re-run is still known');
+  });
+
+  it('an earlier install\'s database (var/tuturu.db) moves to var/db/ with what it holds', async () => {
+    const ctl = (cmd) => runAs([path.join(s.prefix, 'bin/tuturu'), cmd], { cwd: s.dir, home: s.home });
+    assert.equal((await ctl('stop')).code, 0);
+    const db = path.join(state, 'db/tuturu.db');
+    // (a table of the test's own: rooms and peers expire while a slow machine installs)
+    sql(db, 'CREATE TABLE test_marker(x); INSERT INTO test_marker VALUES (42)');
+    // the layout before: the database beside the configuration
+    for (const f of fs.readdirSync(path.join(state, 'db'))) fs.renameSync(path.join(state, 'db', f), path.join(state, f));
+    fs.rmdirSync(path.join(state, 'db'));
+    const conf = path.join(state, 'tuturu.conf');
+    fs.writeFileSync(conf, fs.readFileSync(conf, 'utf8').replace(`db = ${db}`, `db = ${path.join(state, 'tuturu.db')}`));
+    assert.equal((await ctl('start')).code, 0);
+    const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
+    assert.equal(join.status, 200, 'served from var/tuturu.db');
+
+    const again = await install(s, ['--prefix', s.prefix]);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.match(again.stdout, /\(database kept\)/);
+    assert.deepEqual(sql(db, 'SELECT x FROM test_marker'), [{ x: 42 }]);
+    assert.equal(fs.existsSync(path.join(state, 'tuturu.db')), false);
+    assert.equal((await request(base, 'GET', '/api/health')).status, 200);
   });
 
   it('takes program settings from etc/settings, refusing a line that is not one', async () => {

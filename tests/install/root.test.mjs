@@ -73,9 +73,11 @@ describe('install.sh as root', { skip: !IS_ROOT && 'needs root', timeout: 4 * IN
     const procs = processesWith(s.prefix);
     assert.equal(procs.length, 3, JSON.stringify(procs));
     assert.ok(procs.every((x) => x.uid === uid), `all run as tuturu (${uid}): ${JSON.stringify(procs)}`);
+    // root's, readable by the group tuturu-api runs in (privilege.test.mjs)
     const secret = fs.statSync(path.join(s.prefix, 'var/secret'));
-    assert.equal(secret.uid, uid);
-    assert.equal(secret.mode & 0o777, 0o600);
+    assert.equal(secret.uid, 0);
+    assert.equal(secret.gid, Number(execFileSync('id', ['-g', 'tuturu']).toString().trim()));
+    assert.equal(secret.mode & 0o777, 0o640);
 
     const u = await install(s, ['--uninstall', '--prefix', s.prefix], { asRoot: true });
     assert.equal(u.code, 0, u.stdout + u.stderr);
@@ -113,9 +115,10 @@ describe('install.sh as root', { skip: !IS_ROOT && 'needs root', timeout: 4 * IN
       });
       sock.on('error', reject);
     });
-    // and the key given stays readable only by the servers' user
+    // and the key given is root's, readable only by the servers' group
     const key = fs.statSync(path.join(s.prefix, 'var/certs/privkey.pem'));
-    assert.equal(key.mode & 0o777, 0o600);
-    assert.equal(key.uid, uidOf('tuturu'));
+    assert.equal(key.mode & 0o777, 0o640);
+    assert.equal(key.uid, 0);
+    assert.equal(key.gid, Number(execFileSync('id', ['-g', 'tuturu']).toString().trim()));
   });
 });
