@@ -71,7 +71,7 @@
 #define TICK_MS 250       /* fallback scan without any wake-up */
 #define MAX_EVENTS 256
 #define ADDR_BUCKETS 4096
-#define REFUSED_RETRY_S 2 /* Retry-After of a poll past polls_per_addr */
+#define REFUSED_RETRY_S "2" /* Retry-After (seconds) of a poll past polls_per_addr */
 
 /* Held polls of one client address key (invariant 1). */
 struct addr_count {
@@ -216,9 +216,7 @@ static void refuse(FCGX_Request *req)
     static const char body[] =
         "{\"error\":\"too_many_polls\",\"message\":\"Too many polls are held for this address; "
         "try again in a moment.\"}";
-    char hdr[32];
-    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", REFUSED_RETRY_S);
-    http_reply(req, 429, body, sizeof body - 1, hdr);
+    http_reply(req, 429, body, sizeof body - 1, "Retry-After: " REFUSED_RETRY_S "\r\n");
     finish(req);
 }
 
