@@ -244,7 +244,7 @@ static int handle_poll(struct api_ctx *c, struct http_req *r)
         http_reply(r->fcgi, 200, c->out.data, c->out.len, NULL);
         return 0;
     }
-    park_submit(c->park, r->fcgi, peer, after);
+    park_submit(c->park, r->fcgi, peer, after, r->remote_addr);
     return 1;
 }
 

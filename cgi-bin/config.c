@@ -36,6 +36,7 @@ static const struct setting settings[] = {
     S(threads, K_INT, "2", 1, 64),
     S(queue_max_messages, K_INT, "256", 8, 100000),
     S(queue_max_bytes, K_INT, "1048576", 65536, 64 * 1024 * 1024),
+    S(polls_per_addr, K_INT, "256", 1, 1000000),
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
 

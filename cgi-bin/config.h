@@ -19,6 +19,7 @@ struct config {
     int threads;            /* request threads */
     int queue_max_messages; /* undelivered messages per recipient */
     int queue_max_bytes;    /* their bytes (of data) per recipient */
+    int polls_per_addr;     /* held polls per client address (IPv6: per /64) */
 };
 
 /* Fill cfg with defaults, then the file at path (if path is not NULL), then

@@ -23,15 +23,35 @@
  * A poll handed over is first checked for messages committed before it was
  * parked (they might be below the seen seq already), so none is missed.
  * Polls all have the same timeout, so the deadline list is a FIFO.
+ *
+ * Held polls per client address (polls_per_addr, docs/config.md). Each poll
+ * carries a 64-bit key: an HMAC (keyed with the secret) of its address, an
+ * IPv6 address's /64, made by the request thread in park_submit; the address
+ * itself is not kept. The waker counts held polls per key in a second table:
+ *   1. a count exists exactly while its key holds at least one poll, and
+ *      equals the number of held polls (in the FIFO) with that key;
+ *   2. link_entry and unlink_entry are the only places a count changes, so
+ *      every way out of the table (answered by a message, replaced by a
+ *      newer poll of its peer, timed out, its client gone, the stop) gives
+ *      the count back;
+ *   3. a peer's older held poll is answered before the newer one is counted,
+ *      so a replacement never counts twice, whatever its address.
+ * A poll that would pass the cap is answered at once with 429 and changes
+ * nothing else: the polls already held are the ones in use, and a refused
+ * client backs off, where answering the oldest instead would make them
+ * replace one another in a loop of immediate re-polls.
  */
 #include "park.h"
 
 #include "buf.h"
+#include "crypto.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
+#include "turn.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <libgen.h>
 #include <limits.h>
@@ -50,11 +70,22 @@
 #define RESCAN_MS 2       /* after an inotify wake: the commit is visible by then */
 #define TICK_MS 250       /* fallback scan without any wake-up */
 #define MAX_EVENTS 256
+#define ADDR_BUCKETS 4096
+#define REFUSED_RETRY_S "2" /* Retry-After (seconds) of a poll past polls_per_addr */
+
+/* Held polls of one client address key (invariant 1). */
+struct addr_count {
+    uint64_t key;
+    unsigned held;
+    struct addr_count *next;    /* bucket chain */
+};
 
 struct parked {
     FCGX_Request *req;
     char peer[STORE_PEER_HEX];
     long long after;
+    uint64_t addr;              /* key of the client address */
+    struct addr_count *count;   /* its count while held */
     int64_t deadline_ms;
     struct parked *prev, *next; /* FIFO by deadline; next also links the queue */
     struct parked *hnext;       /* bucket chain */
@@ -71,6 +102,8 @@ struct park {
     /* waker-only from here */
     struct parked *head, *tail;
     struct parked *buckets[BUCKETS];
+    struct addr_count *addrs[ADDR_BUCKETS];
+    size_t naddrs;              /* counts in addrs */
     long long seen;             /* highest message seq scanned */
     struct buf out;
     size_t held;
@@ -97,7 +130,34 @@ static struct parked *find(struct park *p, const char *peer)
     return NULL;
 }
 
-static void link_entry(struct park *p, struct parked *e)
+/* The held-poll count of key, made (at 0) if absent; NULL when out of memory. */
+static struct addr_count *count_get(struct park *p, uint64_t key)
+{
+    struct addr_count **head = &p->addrs[key % ADDR_BUCKETS];
+    for (struct addr_count *c = *head; c; c = c->next)
+        if (c->key == key) return c;
+    struct addr_count *c = calloc(1, sizeof *c);
+    if (!c) return NULL;
+    c->key = key;
+    c->next = *head;
+    *head = c;
+    p->naddrs++;
+    return c;
+}
+
+/* Free c if it counts no held poll (invariant 1). */
+static void count_put(struct park *p, struct addr_count *c)
+{
+    if (!c || c->held) return;
+    struct addr_count **pp = &p->addrs[c->key % ADDR_BUCKETS];
+    while (*pp != c) pp = &(*pp)->next;
+    *pp = c->next;
+    p->naddrs--;
+    free(c);
+}
+
+/* Hold e, counted in c (which has room). */
+static void link_entry(struct park *p, struct parked *e, struct addr_count *c)
 {
     unsigned b = bucket(e->peer);
     e->hnext = p->buckets[b];
@@ -108,6 +168,8 @@ static void link_entry(struct park *p, struct parked *e)
     else p->head = e;
     p->tail = e;
     p->held++;
+    e->count = c;
+    c->held++;
 }
 
 static void unlink_entry(struct park *p, struct parked *e)
@@ -120,6 +182,19 @@ static void unlink_entry(struct park *p, struct parked *e)
     if (e->next) e->next->prev = e->prev;
     else p->tail = e->prev;
     p->held--;
+    e->count->held--;
+    count_put(p, e->count);
+    e->count = NULL;
+}
+
+/* Finish and free an answered poll. A poll is a GET: lighttpd has sent all
+ * it will send. Detached, the close skips libfcgi's shutdown-and-drain,
+ * which would block this thread until lighttpd closes its end, one held poll
+ * after another. */
+static void finish(FCGX_Request *req)
+{
+    FCGX_Detach(req);
+    http_finish(req);
 }
 
 /* Answer req with the peer's messages after its cursor (possibly none), then
@@ -132,11 +207,17 @@ static void answer(struct park *p, FCGX_Request *req, const char *peer, long lon
         http_reply(req, 200, p->out.data, p->out.len, NULL);
     else
         http_error(req, 503, "unavailable", "The database is not available; poll again.");
-    /* A poll is a GET: lighttpd has sent all it will send. Detached, the
-     * close skips libfcgi's shutdown-and-drain, which would block this thread
-     * until lighttpd closes its end, one held poll after another. */
-    FCGX_Detach(req);
-    http_finish(req);
+    finish(req);
+}
+
+/* 429 too_many_polls: the client's address holds polls_per_addr polls. */
+static void refuse(FCGX_Request *req)
+{
+    static const char body[] =
+        "{\"error\":\"too_many_polls\",\"message\":\"Too many polls are held for this address; "
+        "try again in a moment.\"}";
+    http_reply(req, 429, body, sizeof body - 1, "Retry-After: " REFUSED_RETRY_S "\r\n");
+    finish(req);
 }
 
 /* Remove e from the table and its socket from epoll; the caller owns it. */
@@ -153,11 +234,33 @@ static void answer_entry(struct park *p, struct parked *e)
     free(e);
 }
 
+/* Hold e if its address has room: 0, or -1 when it was not held (refused
+ * past the cap, or answered when it cannot be watched). */
+static int hold(struct park *p, struct parked *e)
+{
+    struct addr_count *c = count_get(p, e->addr);
+    if (c && c->held >= (unsigned)p->cfg->polls_per_addr) {
+        refuse(e->req);
+        count_put(p, c);
+        return -1;
+    }
+    struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = e};
+    if (!c || epoll_ctl(p->epfd, EPOLL_CTL_ADD, e->req->ipcFd, &ev) < 0) {
+        log_msg("park: cannot hold a poll: %s", c ? strerror(errno) : "out of memory");
+        count_put(p, c);
+        answer(p, e->req, e->peer, e->after);
+        return -1;
+    }
+    e->deadline_ms = now_ms() + (int64_t)p->cfg->poll_timeout * 1000;
+    link_entry(p, e, c);
+    return 0;
+}
+
 /* A poll handed over: deliver what is already there, else hold it. */
 static void admit(struct park *p, struct parked *e)
 {
     struct parked *old = find(p, e->peer);
-    if (old) answer_entry(p, old); /* a newer poll of the same peer wins */
+    if (old) answer_entry(p, old); /* a newer poll of the same peer wins (invariant 3) */
     int count = 0;
     buf_reset(&p->out);
     if (store_fetch(p->db, e->peer, e->after, &p->out, &count) != STORE_OK || count > 0) {
@@ -165,15 +268,7 @@ static void admit(struct park *p, struct parked *e)
         free(e);
         return;
     }
-    struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = e};
-    if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, e->req->ipcFd, &ev) < 0) {
-        log_msg("park: epoll_ctl: %s", strerror(errno));
-        answer(p, e->req, e->peer, e->after);
-        free(e);
-        return;
-    }
-    e->deadline_ms = now_ms() + (int64_t)p->cfg->poll_timeout * 1000;
-    link_entry(p, e);
+    if (hold(p, e) < 0) free(e);
 }
 
 struct hit_list {
@@ -322,6 +417,7 @@ static int watch_dir(struct park *p, char *err, size_t errlen)
 
 static void park_free(struct park *p)
 {
+    assert(p->naddrs == 0); /* every poll, hence every count, is gone (invariant 1) */
     if (p->epfd >= 0) close(p->epfd);
     if (p->evfd >= 0) close(p->evfd);
     if (p->infd >= 0) close(p->infd);
@@ -372,7 +468,22 @@ static void wake(struct park *p)
         log_msg("park: eventfd write: %s", strerror(errno));
 }
 
-void park_submit(struct park *p, FCGX_Request *req, const char *peer_id, long long after)
+/* The key of a client address: 64 bits of HMAC(secret, its quota key). A
+ * failed hash gives key 0, one count shared by all such polls. */
+static uint64_t addr_key(const struct config *cfg, const char *client_addr)
+{
+    char key[128], hash[CRYPTO_HASH_HEX + 1];
+    uint64_t k = 0;
+    if (turn_addr_key(client_addr, key, sizeof key) < 0
+        || crypto_keyed_hex(cfg->secret, "polls", key, hash) < 0)
+        return 0;
+    for (int i = 0; i < 16; i++)
+        k = k << 4 | (uint64_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
+    return k;
+}
+
+void park_submit(struct park *p, FCGX_Request *req, const char *peer_id, long long after,
+                 const char *client_addr)
 {
     struct parked *e = calloc(1, sizeof *e);
     if (!e) {
@@ -383,6 +494,7 @@ void park_submit(struct park *p, FCGX_Request *req, const char *peer_id, long lo
     e->req = req;
     snprintf(e->peer, sizeof e->peer, "%s", peer_id);
     e->after = after;
+    e->addr = addr_key(p->cfg, client_addr);
     pthread_mutex_lock(&p->lock);
     int stopping = p->stopping;
     if (!stopping) {

@@ -4,7 +4,9 @@
  * socket (fcgi_peer.c), FCGX_Accept_r accepts it as main.c's workers do, and
  * the request goes to park_submit. The reply is read from the lighttpd side
  * with a time bound; "not answered" is a bounded wait that sees nothing.
- * A and B are seated in one room of a real SQLite file; B's polls wait. */
+ * A and B are seated in one room of a real SQLite file; B's polls wait.
+ * Polls come from X unless a test names another address (documentation
+ * ranges: nothing here touches a network). */
 #include "unit.h"
 
 #include "buf.h"
@@ -32,6 +34,9 @@
 #define QUIET_MS 300    /* a poll that must stay held says nothing this long */
 #define FAST_MS 125     /* a wake-up must beat the park's 250 ms tick */
 #define MANY 2000
+#define X "192.0.2.1"
+#define Y "192.0.2.2"
+#define NO_CAP 1000000   /* polls_per_addr of the tests that are not about it */
 
 struct fixture {
     char dir[256], sock[320];
@@ -49,10 +54,10 @@ static int64_t now_ms(void)
 }
 
 /* A fresh database with A and B in one room (A has B's peer-joined), a
- * listening socket, and a park with poll_timeout seconds. With via_link the
- * park reaches the database through a symlink in another directory, so its
- * inotify watch sees none of the writes. */
-static int make_fixture(struct fixture *f, int poll_timeout, int via_link)
+ * listening socket, and a park with poll_timeout seconds and polls_per_addr
+ * cap. With via_link the park reaches the database through a symlink in
+ * another directory, so its inotify watch sees none of the writes. */
+static int make_fixture(struct fixture *f, int poll_timeout, int via_link, int cap)
 {
     char path[400], link[700], err[600];
     int polite, peers;
@@ -73,7 +78,9 @@ static int make_fixture(struct fixture *f, int poll_timeout, int via_link)
     }
     f->cfg.db = strdup(via_link ? link : path);
     f->cfg.poll_timeout = poll_timeout;
-    if (!f->cfg.db || (f->listen_fd = fcgi_peer_listen(f->sock)) < 0) return -1;
+    f->cfg.polls_per_addr = cap;
+    f->cfg.secret = strdup("unit-secret-0123456789abcdef");
+    if (!f->cfg.db || !f->cfg.secret || (f->listen_fd = fcgi_peer_listen(f->sock)) < 0) return -1;
     f->park = park_start(&f->cfg, err, sizeof err);
     if (!f->park) fprintf(stderr, "park_start: %s\n", err);
     return f->park ? 0 : -1;
@@ -96,24 +103,27 @@ static int teardown(void **state)
     db_close(f->db);
     if (f->listen_fd > 0) close(f->listen_fd);
     free(f->cfg.db);
+    free(f->cfg.secret);
     remove_tree(f->dir);
     free(f);
     return 0;
 }
 
-static int setup_with(void **state, int poll_timeout, int via_link)
+static int setup_with(void **state, int poll_timeout, int via_link, int cap)
 {
     struct fixture *f = calloc(1, sizeof *f);
     if (!f) return -1;
     *state = f;
-    if (make_fixture(f, poll_timeout, via_link) == 0) return 0;
+    if (make_fixture(f, poll_timeout, via_link, cap) == 0) return 0;
     teardown(state);
     return -1;
 }
 
-static int setup(void **state) { return setup_with(state, 30, 0); }
-static int setup_short(void **state) { return setup_with(state, 1, 0); }
-static int setup_link(void **state) { return setup_with(state, 30, 1); }
+static int setup(void **state) { return setup_with(state, 30, 0, NO_CAP); }
+static int setup_short(void **state) { return setup_with(state, 1, 0, NO_CAP); }
+static int setup_link(void **state) { return setup_with(state, 30, 1, NO_CAP); }
+static int setup_cap(void **state) { return setup_with(state, 30, 0, 2); }
+static int setup_cap_short(void **state) { return setup_with(state, 1, 0, 2); }
 
 /* A GET /api/poll as lighttpd forwards it, accepted by libfcgi. Returns the
  * lighttpd side's fd; *req is the heap request the park will own. */
@@ -137,13 +147,19 @@ static int open_request(struct fixture *f, FCGX_Request **req)
     return fd;
 }
 
-/* Park a poll of peer with cursor after; returns the lighttpd side's fd. */
-static int park_poll(struct fixture *f, const char *peer, long long after)
+/* Park a poll of peer with cursor after from client address addr (may be
+ * NULL: no REMOTE_ADDR); returns the lighttpd side's fd. */
+static int park_poll_from(struct fixture *f, const char *peer, long long after, const char *addr)
 {
     FCGX_Request *req;
     int fd = open_request(f, &req);
-    park_submit(f->park, req, peer, after);
+    park_submit(f->park, req, peer, after, addr);
     return fd;
+}
+
+static int park_poll(struct fixture *f, const char *peer, long long after)
+{
+    return park_poll_from(f, peer, after, X);
 }
 
 /* Read the reply on fd within ms: 200 and {"messages":[...]}. Returns the
@@ -376,6 +392,185 @@ static void stop_answers_thousands(void **state)
     }
 }
 
+/* ---- polls_per_addr: held polls per client address (the cap tests: 2) ---- */
+
+#define P1 "c000000000000001" /* peers nobody writes to: their polls wait */
+#define P2 "c000000000000002"
+#define P3 "c000000000000003"
+#define P4 "c000000000000004"
+#define P5 "c000000000000005"
+
+/* The poll on fd is refused within REPLY_MS (far below poll_timeout): 429
+ * too_many_polls with Retry-After, as JSON. Closes fd. */
+static void assert_refused(int fd)
+{
+    struct buf out = {0};
+    char why[128];
+    int status;
+    const char *head, *body;
+    size_t hlen, blen;
+    assert_int_equal(fcgi_peer_exchange(fd, NULL, 0, &out, REPLY_MS, why, sizeof why), FCGI_PEER_DONE);
+    close(fd);
+    assert_int_equal(fcgi_peer_split(out.data, out.len, &status, &head, &hlen, &body, &blen), 0);
+    assert_int_equal(status, 429);
+    assert_true(fcgi_peer_has_header(head, hlen, "Retry-After: 2"));
+    json_t *o = json_loadb(body, blen, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(o, "error")), "too_many_polls");
+    assert_non_null(json_string_value(json_object_get(o, "message")));
+    json_decref(o);
+    buf_free(&out);
+}
+
+/* The poll on fd times out (or is stopped) with no messages. */
+static void assert_empty(int fd, int ms)
+{
+    json_t *list = read_messages(fd, ms);
+    assert_int_equal(json_array_size(list), 0);
+    json_decref(list);
+}
+
+/* X holds 2: a third poll from X is refused at once and the two held ones
+ * stay held; another address still has its own 2. */
+static void cap_refuses_the_poll_past_it(void **state)
+{
+    struct fixture *f = *state;
+    int h1 = park_poll(f, P1, 0), h2 = park_poll(f, P2, 0);
+    assert_refused(park_poll(f, P3, 0));
+    assert_true(quiet(h1, QUIET_MS) && quiet(h2, 0));
+    int y1 = park_poll_from(f, P3, 0, Y), y2 = park_poll_from(f, P4, 0, Y);
+    assert_true(quiet(y1, QUIET_MS) && quiet(y2, 0));
+    assert_refused(park_poll_from(f, P5, 0, Y));
+    assert_true(quiet(h1, 0) && quiet(h2, 0) && quiet(y1, 0) && quiet(y2, 0));
+    close(h1), close(h2), close(y1), close(y2);
+}
+
+/* IPv6 counts per /64 (one subscriber holds a whole /64), an IPv4-mapped
+ * address as its IPv4 address. No REMOTE_ADDR, an empty one and anything
+ * that is not an address are held or refused like any other, never crash:
+ * the first two cannot be told apart and share one count. */
+static void cap_counts_ipv6_per_64_and_odd_addresses(void **state)
+{
+    struct fixture *f = *state;
+    static char junk[5000];
+    static const char *const from[] = {
+        "2001:db8:1:2::1", "2001:db8:1:2:ffff::9", "-2001:db8:1:2::77", /* one /64 */
+        "2001:db8:1:3::1",                                              /* the next */
+        X, "::ffff:192.0.2.1", "-::ffff:192.0.2.1",                     /* X twice */
+        NULL, "", "-",                                                  /* no address */
+        junk, "not an address\x01\xff", "0.0.0.0.0",                   /* junk */
+    };
+    enum { N = sizeof from / sizeof from[0] };
+    int fds[N];
+    memset(junk, 'z', sizeof junk - 1);
+    for (int i = 0; i < N; i++) {
+        char peer[STORE_PEER_HEX];
+        snprintf(peer, sizeof peer, "d%015d", i); /* a peer each: no replacement */
+        const char *addr = from[i] && from[i][0] == '-' ? (from[i][1] ? from[i] + 1 : NULL) : from[i];
+        fds[i] = park_poll_from(f, peer, 0, addr);
+        if (from[i] && from[i][0] == '-') assert_refused(fds[i]); /* '-': past the cap */
+    }
+    assert_true(quiet(fds[0], QUIET_MS));
+    for (int i = 0; i < N; i++) {
+        if (from[i] && from[i][0] == '-') continue;
+        assert_true(quiet(fds[i], 0));
+        close(fds[i]);
+    }
+}
+
+/* A newer poll of the same peer replaces its older one: it counts once, and
+ * moves to the newer poll's address. */
+static void cap_counts_a_replaced_poll_once(void **state)
+{
+    struct fixture *f = *state;
+    int prev = park_poll(f, B, 0);
+    for (int i = 0; i < 4; i++) {
+        int fd = park_poll(f, B, 0);
+        assert_empty(prev, REPLY_MS);
+        prev = fd;
+    }
+    int other = park_poll(f, P1, 0); /* X holds B's newest and P1's */
+    assert_true(quiet(other, QUIET_MS) && quiet(prev, 0));
+    assert_refused(park_poll(f, P2, 0));
+    int moved = park_poll_from(f, B, 0, Y); /* B's poll now comes from Y */
+    assert_empty(prev, REPLY_MS);
+    int again = park_poll(f, P2, 0); /* X holds P1's and this one */
+    assert_true(quiet(again, QUIET_MS) && quiet(moved, 0) && quiet(other, 0));
+    assert_refused(park_poll(f, P3, 0));
+    close(other), close(moved), close(again);
+}
+
+/* A poll whose client went away gives its count back. */
+static void cap_released_by_a_gone_client(void **state)
+{
+    struct fixture *f = *state;
+    int base = count_fds();
+    int h1 = park_poll(f, P1, 0), h2 = park_poll(f, P2, 0);
+    close(h1);
+    assert_true(fds_back_to(base + 2, REPLY_MS)); /* the park closed its end of h1 */
+    int h3 = park_poll(f, P3, 0);
+    assert_true(quiet(h3, QUIET_MS) && quiet(h2, 0));
+    assert_refused(park_poll(f, P4, 0));
+    close(h2), close(h3);
+}
+
+/* A poll answered by a message gives its count back. */
+static void cap_released_by_a_message(void **state)
+{
+    struct fixture *f = *state;
+    int b = park_poll(f, B, 0), h1 = park_poll(f, P1, 0);
+    assert_refused(park_poll(f, P2, 0));
+    long long seq = send_msg(f->db, A, "offer", "1");
+    park_notify(f->park);
+    json_t *list = read_messages(b, REPLY_MS);
+    assert_message(list, 0, seq, "offer", "1");
+    json_decref(list);
+    int h2 = park_poll(f, P2, 0);
+    assert_true(quiet(h2, QUIET_MS) && quiet(h1, 0));
+    assert_refused(park_poll(f, P3, 0));
+    close(h1), close(h2);
+}
+
+/* A poll that times out gives its count back (poll_timeout 1: the polls
+ * after the time-outs are shown held by timing out empty, not refused). */
+static void cap_released_by_a_timeout(void **state)
+{
+    struct fixture *f = *state;
+    int h1 = park_poll(f, P1, 0), h2 = park_poll(f, P2, 0);
+    assert_refused(park_poll(f, P3, 0));
+    assert_empty(h1, REPLY_MS);
+    assert_empty(h2, REPLY_MS);
+    int h3 = park_poll(f, P3, 0), h4 = park_poll(f, P4, 0);
+    assert_refused(park_poll(f, P5, 0));
+    assert_empty(h3, REPLY_MS);
+    assert_empty(h4, REPLY_MS);
+}
+
+/* park_stop answers what is held, refused polls stay answered, and every
+ * count is given back: park_free asserts that none is left (and
+ * LeakSanitizer would see one). 100 addresses at the cap. */
+static void cap_released_at_stop(void **state)
+{
+    struct fixture *f = *state;
+    enum { ADDRS = 100 };
+    static int fds[ADDRS][2];
+    char addr[40], peer[STORE_PEER_HEX];
+    for (int i = 0; i < ADDRS; i++) {
+        snprintf(addr, sizeof addr, "198.51.100.%d", i);
+        for (int j = 0; j < 3; j++) {
+            snprintf(peer, sizeof peer, "%016x", i * 4 + j);
+            int fd = park_poll_from(f, peer, 0, addr);
+            if (j < 2) fds[i][j] = fd;
+            else assert_refused(fd);
+        }
+    }
+    park_stop(f->park);
+    f->park = NULL;
+    for (int i = 0; i < ADDRS; i++) {
+        assert_empty(fds[i][0], REPLY_MS);
+        assert_empty(fds[i][1], REPLY_MS);
+    }
+}
+
 static int group_setup(void **state)
 {
     (void)state;
@@ -390,6 +585,13 @@ static const struct CMUnitTest tests[] = {
     cmocka_unit_test_setup_teardown(newer_poll_answers_older, setup, teardown),
     cmocka_unit_test_setup_teardown(gone_client_is_dropped_not_answered, setup, teardown),
     cmocka_unit_test_setup_teardown(stop_answers_thousands, setup, teardown),
+    cmocka_unit_test_setup_teardown(cap_refuses_the_poll_past_it, setup_cap, teardown),
+    cmocka_unit_test_setup_teardown(cap_counts_ipv6_per_64_and_odd_addresses, setup_cap, teardown),
+    cmocka_unit_test_setup_teardown(cap_counts_a_replaced_poll_once, setup_cap, teardown),
+    cmocka_unit_test_setup_teardown(cap_released_by_a_gone_client, setup_cap, teardown),
+    cmocka_unit_test_setup_teardown(cap_released_by_a_message, setup_cap, teardown),
+    cmocka_unit_test_setup_teardown(cap_released_by_a_timeout, setup_cap_short, teardown),
+    cmocka_unit_test_setup_teardown(cap_released_at_stop, setup_cap, teardown),
 };
 
 UNIT_GROUP(unit_park, "park", tests, group_setup, NULL);
