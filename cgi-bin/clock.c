@@ -28,6 +28,13 @@ int64_t clock_mono(void)
     return source.mono();
 }
 
+int64_t clock_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 void clock_use(const struct clock_source *src)
 {
     source = src ? *src : system_clock;

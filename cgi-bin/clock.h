@@ -19,6 +19,10 @@ int64_t clock_wall(void);
 /* CLOCK_MONOTONIC seconds. Never fails. */
 int64_t clock_mono(void);
 
+/* CLOCK_MONOTONIC milliseconds, always from the system (tests do not
+ * replace it): for waits and deadlines inside one process. Never fails. */
+int64_t clock_mono_ms(void);
+
 /* Tests only, before any thread starts: read time from src (copied), or from
  * the system again when src is NULL. */
 void clock_use(const struct clock_source *src);

@@ -57,13 +57,6 @@ struct app {
     int gave_up;
 };
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int is_stopping(struct app *app)
 {
     pthread_mutex_lock(&app->stop_lock);
@@ -118,7 +111,7 @@ static int accept_fatal(int err)
  * its descriptor back, so whatever holds the resource is not us serving). */
 static int accept_failed(struct app *app, int err)
 {
-    int64_t now = mono_ms(), limit = (2 * (int64_t)app->cfg.poll_timeout + 5) * 1000;
+    int64_t now = clock_mono_ms(), limit = (2 * (int64_t)app->cfg.poll_timeout + 5) * 1000;
     const char *why = err ? strerror(err) : "unknown error";
     if (!app->failures++) {
         app->failing_since_ms = now;
@@ -138,7 +131,7 @@ static void accept_worked(struct app *app)
 {
     if (!app->failures) return;
     log_msg("accept: working again after %ld failures in %lld ms", app->failures,
-            (long long)(mono_ms() - app->failing_since_ms));
+            (long long)(clock_mono_ms() - app->failing_since_ms));
     app->failures = 0;
 }
 

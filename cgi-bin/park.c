@@ -27,7 +27,8 @@
  * Held polls per client address (polls_per_addr, docs/config.md). Each poll
  * carries a 64-bit key: an HMAC (keyed with the secret) of its address, an
  * IPv6 address's /64, made by the request thread in park_submit; the address
- * itself is not kept. The waker counts held polls per key in a second table:
+ * itself is not kept. The waker counts held polls per key in a second table
+ * (addrs.c):
  *   1. a count exists exactly while its key holds at least one poll, and
  *      equals the number of held polls (in the FIFO) with that key;
  *   2. link_entry and unlink_entry are the only places a count changes, so
@@ -43,13 +44,13 @@
  */
 #include "park.h"
 
+#include "addrs.h"
 #include "buf.h"
-#include "crypto.h"
+#include "clock.h"
 #include "db.h"
 #include "http.h"
 #include "log.h"
 #include "store.h"
-#include "turn.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -63,22 +64,13 @@
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/inotify.h>
-#include <time.h>
 #include <unistd.h>
 
 #define BUCKETS 16384
 #define RESCAN_MS 2       /* after an inotify wake: the commit is visible by then */
 #define TICK_MS 250       /* fallback scan without any wake-up */
 #define MAX_EVENTS 256
-#define ADDR_BUCKETS 4096
 #define REFUSED_RETRY_S "2" /* Retry-After (seconds) of a poll past polls_per_addr */
-
-/* Held polls of one client address key (invariant 1). */
-struct addr_count {
-    uint64_t key;
-    unsigned held;
-    struct addr_count *next;    /* bucket chain */
-};
 
 struct parked {
     FCGX_Request *req;
@@ -102,19 +94,11 @@ struct park {
     /* waker-only from here */
     struct parked *head, *tail;
     struct parked *buckets[BUCKETS];
-    struct addr_count *addrs[ADDR_BUCKETS];
-    size_t naddrs;              /* counts in addrs */
+    struct addrs addrs;         /* held polls per client address */
     long long seen;             /* highest message seq scanned */
     struct buf out;
     size_t held;
 };
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static unsigned bucket(const char *peer)
 {
@@ -128,32 +112,6 @@ static struct parked *find(struct park *p, const char *peer)
     for (struct parked *e = p->buckets[bucket(peer)]; e; e = e->hnext)
         if (!strcmp(e->peer, peer)) return e;
     return NULL;
-}
-
-/* The held-poll count of key, made (at 0) if absent; NULL when out of memory. */
-static struct addr_count *count_get(struct park *p, uint64_t key)
-{
-    struct addr_count **head = &p->addrs[key % ADDR_BUCKETS];
-    for (struct addr_count *c = *head; c; c = c->next)
-        if (c->key == key) return c;
-    struct addr_count *c = calloc(1, sizeof *c);
-    if (!c) return NULL;
-    c->key = key;
-    c->next = *head;
-    *head = c;
-    p->naddrs++;
-    return c;
-}
-
-/* Free c if it counts no held poll (invariant 1). */
-static void count_put(struct park *p, struct addr_count *c)
-{
-    if (!c || c->held) return;
-    struct addr_count **pp = &p->addrs[c->key % ADDR_BUCKETS];
-    while (*pp != c) pp = &(*pp)->next;
-    *pp = c->next;
-    p->naddrs--;
-    free(c);
 }
 
 /* Hold e, counted in c (which has room). */
@@ -183,7 +141,7 @@ static void unlink_entry(struct park *p, struct parked *e)
     else p->tail = e->prev;
     p->held--;
     e->count->held--;
-    count_put(p, e->count);
+    addrs_put(&p->addrs, e->count);
     e->count = NULL;
 }
 
@@ -238,20 +196,20 @@ static void answer_entry(struct park *p, struct parked *e)
  * past the cap, or answered when it cannot be watched). */
 static int hold(struct park *p, struct parked *e)
 {
-    struct addr_count *c = count_get(p, e->addr);
+    struct addr_count *c = addrs_get(&p->addrs, e->addr);
     if (c && c->held >= (unsigned)p->cfg->polls_per_addr) {
         refuse(e->req);
-        count_put(p, c);
+        addrs_put(&p->addrs, c);
         return -1;
     }
     struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = e};
     if (!c || epoll_ctl(p->epfd, EPOLL_CTL_ADD, e->req->ipcFd, &ev) < 0) {
         log_msg("park: cannot hold a poll: %s", c ? strerror(errno) : "out of memory");
-        count_put(p, c);
+        addrs_put(&p->addrs, c);
         answer(p, e->req, e->peer, e->after);
         return -1;
     }
-    e->deadline_ms = now_ms() + (int64_t)p->cfg->poll_timeout * 1000;
+    e->deadline_ms = clock_mono_ms() + (int64_t)p->cfg->poll_timeout * 1000;
     link_entry(p, e, c);
     return 0;
 }
@@ -356,7 +314,7 @@ static void *waker(void *arg)
     struct epoll_event evs[MAX_EVENTS];
     int64_t rescan_at = 0;
     for (;;) {
-        int n = epoll_wait(p->epfd, evs, MAX_EVENTS, wait_ms(p, now_ms(), rescan_at));
+        int n = epoll_wait(p->epfd, evs, MAX_EVENTS, wait_ms(p, clock_mono_ms(), rescan_at));
         if (n < 0 && errno != EINTR) log_msg("park: epoll_wait: %s", strerror(errno));
         int stopping = 0;
         /* Closed sockets first, before anything else may answer or free. */
@@ -374,14 +332,14 @@ static void *waker(void *arg)
                 /* One commit writes several WAL pages, each an event: scan
                  * once, shortly after, when the commit is visible. */
                 drain_inotify(p);
-                if (!rescan_at) rescan_at = now_ms() + RESCAN_MS;
+                if (!rescan_at) rescan_at = clock_mono_ms() + RESCAN_MS;
             } else if (evs[i].data.ptr == &p->evfd) {
                 stopping = drain_queue(p);
                 due = 1;
             }
         }
         if (stopping) break;
-        int64_t now = now_ms();
+        int64_t now = clock_mono_ms();
         if (rescan_at && rescan_at <= now) {
             rescan_at = 0;
             due = 1;
@@ -417,7 +375,7 @@ static int watch_dir(struct park *p, char *err, size_t errlen)
 
 static void park_free(struct park *p)
 {
-    assert(p->naddrs == 0); /* every poll, hence every count, is gone (invariant 1) */
+    assert(p->addrs.n == 0); /* every poll, hence every count, is gone (invariant 1) */
     if (p->epfd >= 0) close(p->epfd);
     if (p->evfd >= 0) close(p->evfd);
     if (p->infd >= 0) close(p->infd);
@@ -468,20 +426,6 @@ static void wake(struct park *p)
         log_msg("park: eventfd write: %s", strerror(errno));
 }
 
-/* The key of a client address: 64 bits of HMAC(secret, its quota key). A
- * failed hash gives key 0, one count shared by all such polls. */
-static uint64_t addr_key(const struct config *cfg, const char *client_addr)
-{
-    char key[128], hash[CRYPTO_HASH_HEX + 1];
-    uint64_t k = 0;
-    if (turn_addr_key(client_addr, key, sizeof key) < 0
-        || crypto_keyed_hex(cfg->secret, "polls", key, hash) < 0)
-        return 0;
-    for (int i = 0; i < 16; i++)
-        k = k << 4 | (uint64_t)(hash[i] <= '9' ? hash[i] - '0' : hash[i] - 'a' + 10);
-    return k;
-}
-
 void park_submit(struct park *p, FCGX_Request *req, const char *peer_id, long long after,
                  const char *client_addr)
 {
@@ -494,7 +438,7 @@ void park_submit(struct park *p, FCGX_Request *req, const char *peer_id, long lo
     e->req = req;
     snprintf(e->peer, sizeof e->peer, "%s", peer_id);
     e->after = after;
-    e->addr = addr_key(p->cfg, client_addr);
+    e->addr = addrs_key(p->cfg->secret, client_addr);
     pthread_mutex_lock(&p->lock);
     int stopping = p->stopping;
     if (!stopping) {
