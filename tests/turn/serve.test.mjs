@@ -188,6 +188,8 @@ describe('configure: TURN_LISTEN_IP and TURN_ALLOWED_PEERS', () => {
       'example.org', '10.0.0.1/'],
     TURN_LISTEN_IP: ['::1', 'localhost', '127.0.0.256', '127.0.0.2 127.0.0.3', '127.0.0.2,127.0.0.3',
       '127.0.0.2\nallow-loopback-peers', '127.0.0.2/32', '0127.0.0.2', '127.0.0.2:3478'],
+    // (it becomes an allowed-peer-ip line too)
+    TURN_EXTERNAL_IP: ['1.2.3', '198.51.100.7/10.0.0.2', '198.51.100.0/24', 'turn.example.org'],
   };
   for (const [name, values] of Object.entries(garbage)) {
     for (const value of values) {
