@@ -33,6 +33,8 @@ usage: ./install.sh [options]
   --turn-port P      TURN over UDP/TCP (default 3478)
   --turn-tls-port P  TURN over TLS (default 5349)
   --turn-port-range A-B  relay ports (default 49152-65535)
+  --turn-allowed-peers LIST  peers the relay may reach past its deny list (LAN,
+                     lab): IPv4 addresses, A-B ranges, CIDR blocks, comma-separated
   --no-turn          no TURN relay
   --uninstall        stop tuturu and remove what install.sh installed
 Run again with no options (or only --prefix) to upgrade with the same options.
@@ -43,7 +45,7 @@ EOF
 
 opt_domain='' opt_email='' opt_acme_server='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
 opt_external_ip='' opt_force_relay=0 opt_turn=1 opt_turn_port=3478
-opt_turn_tls_port=5349 opt_turn_range=49152-65535
+opt_turn_tls_port=5349 opt_turn_range=49152-65535 opt_turn_allowed_peers=''
 prefix='' uninstall=0 nopts=0
 
 need() { [ $# -ge 2 ] && [ -n "$2" ] || { usage >&2; die "$1 needs a value"; }; }
@@ -66,6 +68,7 @@ while [ $# -gt 0 ]; do
         --turn-port) need "$@"; opt_turn_port=$2; shift ;;
         --turn-tls-port) need "$@"; opt_turn_tls_port=$2; shift ;;
         --turn-port-range) need "$@"; opt_turn_range=$2; shift ;;
+        --turn-allowed-peers) need "$@"; opt_turn_allowed_peers=$2; shift ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
     shift
@@ -97,7 +100,6 @@ else
 fi
 
 # Every value is checked here, before anything changes.
-ipv4() { echo "$1" | grep -Eq '^([0-9]{1,3}\.){3}[0-9]{1,3}$'; }
 if [ -n "$opt_domain" ]; then
     echo "$opt_domain" | grep -Eq '^([a-zA-Z0-9]([a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$' ||
         die "--domain must be a DNS name such as call.example.org, got '$opt_domain'"
@@ -139,6 +141,7 @@ number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
     die "--turn-port-range must be A-B with 1024 <= A <= B <= 65535, got '$opt_turn_range'"
 [ -z "$opt_external_ip" ] || ipv4 "$opt_external_ip" ||
     die "--external-ip must be an IPv4 address, got '$opt_external_ip'"
+peer_ranges --turn-allowed-peers "$opt_turn_allowed_peers" >/dev/null
 
 # ---- steps --------------------------------------------------------------
 

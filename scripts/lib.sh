@@ -89,3 +89,50 @@ running() {
 
 # number NAME VALUE: VALUE is a decimal number, or stop naming NAME.
 number() { case $2 in ''|*[!0-9]*) die "$1 must be a number, got '$2'";; esac; }
+
+# ipv4 VALUE: VALUE is one IPv4 address in dotted-quad form (four numbers
+# 0-255, no leading zeros: inet_pton's form, which coturn reads).
+ipv4() {
+    printf '%s\n' "$1" | awk -F. 'NF == 4 { ok = 1; for (i = 1; i <= 4; i++)
+        if ($i !~ /^(0|[1-9][0-9]?[0-9]?)$/ || $i + 0 > 255) ok = 0 } END { exit !(ok && NR == 1) }'
+}
+
+# peer_ranges NAME LIST: LIST (IPv4 addresses, A-B ranges and CIDR blocks,
+# separated by commas or spaces) printed as coturn allowed-peer-ip values,
+# one a line: an address as it is, A-B with A <= B, a CIDR block as the
+# A-B range it covers (coturn 4.6.1 skips a CIDR line with nothing but
+# "Wrong address format" in its log). Anything else (IPv6, a block with
+# host bits set, a name) stops (die) naming NAME and the item.
+peer_ranges() {
+    plain "$1" "$2"
+    _ranges=$(printf '%s\n' "$2" | awk '
+        function num(s,   p, i, v) {
+            if (split(s, p, ".") != 4) return -1
+            for (i = 1; i <= 4; i++) {
+                if (p[i] !~ /^(0|[1-9][0-9]?[0-9]?)$/ || p[i] + 0 > 255) return -1
+                v = v * 256 + p[i]
+            }
+            return v
+        }
+        function str(v) { return sprintf("%d.%d.%d.%d", int(v / 16777216), int(v / 65536) % 256, int(v / 256) % 256, v % 256) }
+        function bad(item) { print item; failed = 1; exit 1 }
+        {
+            gsub(/,/, " ")
+            for (f = 1; f <= NF; f++) {
+                item = $f
+                if (item ~ /^[0-9.]+$/) {
+                    if (num(item) < 0) bad(item)
+                    print item
+                } else if (item ~ /^[0-9.]+-[0-9.]+$/) {
+                    split(item, ab, "-"); a = num(ab[1]); b = num(ab[2])
+                    if (a < 0 || b < 0 || a > b) bad(item)
+                    print item
+                } else if (item ~ /^[0-9.]+\/(0|[1-9][0-9]?)$/) {
+                    split(item, ap, "/"); a = num(ap[1]); size = 2 ^ (32 - ap[2])
+                    if (a < 0 || ap[2] > 32 || a % size != 0) bad(item)
+                    print str(a) "-" str(a + size - 1)
+                } else bad(item)
+            }
+        }') || die "$1: '$(printf '%s\n' "$_ranges" | tail -n 1)' is not an IPv4 address, A-B range or CIDR block (a.b.c.d/n, host bits zero); give a comma- or space-separated list"
+    printf '%s\n' "$_ranges" | grep -v '^$' || true
+}

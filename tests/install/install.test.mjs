@@ -202,8 +202,9 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.equal((await request(base, 'GET', '/api/health')).status, 200);
   });
 
-  it('--force-relay and --external-ip reach the join answer and coturn', async () => {
-    const r = await install(s, ['--prefix', s.prefix, ...p.args, '--force-relay', '--external-ip', '198.51.100.7']);
+  it('--force-relay, --external-ip and --turn-allowed-peers reach the join answer and coturn', async () => {
+    const r = await install(s, ['--prefix', s.prefix, ...p.args, '--force-relay', '--external-ip', '198.51.100.7',
+      '--turn-allowed-peers', '192.168.1.0/24, 10.0.0.5']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /Starting tuturu +ok .*restarted/);
     const join = await request(base, 'POST', '/api/join', { body: { pin: freshPin() } });
@@ -213,6 +214,11 @@ describe('install.sh --prefix, without root', { timeout: 4 * INSTALL_MS }, () =>
     assert.ok(urls.includes(`turn:198.51.100.7:${p.turn}?transport=udp`), urls.join(' '));
     const conf = fs.readFileSync(path.join(state, 'turnserver.conf'), 'utf8');
     assert.match(conf, /^external-ip=198\.51\.100\.7$/m);
+    const allowed = conf.split('\n').filter((l) => l.startsWith('allowed-peer-ip='));
+    assert.deepEqual(allowed.slice(-3), ['allowed-peer-ip=198.51.100.7', 'allowed-peer-ip=192.168.1.0-192.168.1.255',
+      'allowed-peer-ip=10.0.0.5']);
+    assert.match(fs.readFileSync(path.join(s.prefix, 'etc/install.conf'), 'utf8'),
+      /^opt_turn_allowed_peers='192\.168\.1\.0\/24, 10\.0\.0\.5'$/m, 'recorded for the next run');
     const [min, max] = p.args[p.args.indexOf('--turn-port-range') + 1].split('-');
     assert.match(conf, new RegExp(`^min-port=${min}$[\\s\\S]*^max-port=${max}$`, 'm'));
   });
@@ -249,6 +255,8 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     [['--turn-port-range', '60000-50000'], /--turn-port-range must be A-B/],
     [['--turn-port-range', 'lots'], /must be a number/],
     [['--external-ip', '1.2.3'], /--external-ip must be an IPv4 address/],
+    [['--turn-allowed-peers', 'my-lan'], /--turn-allowed-peers: 'my-lan' is not an IPv4 address, A-B range or CIDR block/],
+    [['--turn-allowed-peers', '10.0.0.1 10.0.0.0/33'], /--turn-allowed-peers: '10\.0\.0\.0\/33' is not/],
     [['--port', '9000', '--https-port', '9000'], /port 9000 is given twice/],
     [['--port', '3478'], /port 3478 is given twice: .* must all differ/],
     [['--prefix', '/usr'], /choose a dedicated directory/],

@@ -12,9 +12,10 @@ import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 
-import { alive, startServer, waitFor } from '../integration/harness.mjs';
+import { BIN, ROOT, alive, startServer, waitFor } from '../integration/harness.mjs';
 
 const STOP_MS = 10000;
 
@@ -199,4 +200,27 @@ export function confNumber(file, name) {
   const m = new RegExp(`^${name}=(\\d+)\\s*$`, 'm').exec(fs.readFileSync(file, 'utf8'));
   if (!m) throw new Error(`no ${name}= line in ${file}`);
   return Number(m[1]);
+}
+
+/**
+ * scripts/configure alone (it starts nothing) with env over BIND 127.0.0.1,
+ * TURN=1 and free TURN ports, into state (default: a fresh directory not
+ * yet made). Resolves {code, out (stdout and stderr), state, conf (the
+ * turnserver.conf text, or null)}; never rejects.
+ */
+export async function runConfigure(env = {}, state = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tuturu-conf-')), 'state')) {
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(TUTURU_|TURN|HTTPS_|BIND$)/.test(k)));
+  const fullEnv = { ...inherited, BIND: '127.0.0.1', TURN: '1', ...(await turnPorts()), ...env, TUTURU_STATE: state, TUTURU_BIN: BIN };
+  const r = await new Promise((resolve) => {
+    execFile('sh', [path.join(ROOT, 'scripts/configure')], { env: fullEnv, timeout: 60000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? err.code : 0, out: `${stdout}${stderr}` });
+    });
+  });
+  let conf = null;
+  try {
+    conf = fs.readFileSync(path.join(state, 'turnserver.conf'), 'utf8');
+  } catch {
+    // not written
+  }
+  return { ...r, state, conf };
 }

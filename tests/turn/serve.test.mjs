@@ -1,16 +1,20 @@
 // serve.test.mjs: scripts/serve.sh runs coturn beside lighttpd: its URLs are
 // the default ICE servers, FORCE_RELAY and TURN=0 work, a taken port stops the
 // start, and however the server stops (SIGTERM, Ctrl-C, SIGKILL) coturn stops.
+// scripts/configure's coturn settings: TURN_LISTEN_IP (coturn on an address of
+// its own, even on lighttpd's port) and TURN_ALLOWED_PEERS, garbage refused.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import dgram from 'node:dgram';
 import fs from 'node:fs';
+import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 
 import { BIN, ROOT, alive, freshPin, launchServer, request, startServer, waitFor, within } from '../integration/harness.mjs';
-import { coturnPid, freeLowPort, startTurnServer, turnPorts } from './harness.mjs';
+import { coturnPid, freeLowPort, runConfigure, startTurnServer, turnEntry, turnPorts } from './harness.mjs';
+import { connect } from './stun.mjs';
 
 const GONE_MS = 10000;
 const gone = (pid, what) => waitFor(() => !alive(pid), GONE_MS, `${what} (pid ${pid}) to exit`);
@@ -127,6 +131,103 @@ describe('serve.sh and coturn', () => {
       await srv.stop();
     } finally {
       squatter.close();
+    }
+  });
+});
+
+/** GET https://host:port/path accepting any certificate: {status, text}. */
+function httpsGet(host, port, urlPath) {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host, port, path: urlPath, rejectUnauthorized: false, timeout: 10000 }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { text += d; });
+      res.on('end', () => resolve({ status: res.statusCode, text }));
+    });
+    req.on('timeout', () => req.destroy(new Error(`https://${host}:${port}${urlPath}: no answer within 10 s`)));
+    req.on('error', reject);
+  });
+}
+
+/** The values of `name=` lines in a coturn configuration text. */
+const confValues = (text, name) => text.split('\n').filter((l) => l.startsWith(`${name}=`)).map((l) => l.slice(name.length + 1));
+
+describe('configure: TURN_LISTEN_IP and TURN_ALLOWED_PEERS', () => {
+  it('coturn listens on BIND by default, on TURN_LISTEN_IP when set (and relays from it)', async () => {
+    const plain = await runConfigure();
+    const own = await runConfigure({ TURN_LISTEN_IP: '127.0.0.2' });
+    try {
+      assert.equal(plain.code, 0, plain.out);
+      assert.deepEqual(confValues(plain.conf, 'listening-ip'), ['127.0.0.1']);
+      assert.equal(own.code, 0, own.out);
+      assert.deepEqual(confValues(own.conf, 'listening-ip'), ['127.0.0.2']);
+      assert.deepEqual(confValues(own.conf, 'relay-ip'), ['127.0.0.2']);
+      const web = fs.readFileSync(path.join(own.state, 'lighttpd.conf'), 'utf8');
+      assert.match(web, /^server\.bind\s*=\s*"127\.0\.0\.1"/m, 'lighttpd stays on BIND');
+      assert.deepEqual(confValues(own.conf, 'allowed-peer-ip'), ['127.0.0.2', '127.0.0.1']);
+    } finally {
+      for (const r of [plain, own]) fs.rmSync(path.dirname(r.state), { recursive: true, force: true });
+    }
+  });
+
+  it('TURN_ALLOWED_PEERS becomes allowed-peer-ip ranges (CIDR converted), after the relay\'s own address', async () => {
+    const r = await runConfigure({ TURN_RELAY_IP: '192.168.1.20', TURN_ALLOWED_PEERS: ' 192.168.1.0/24,10.1.2.3  172.16.0.1-172.16.0.9,' });
+    try {
+      assert.equal(r.code, 0, r.out);
+      assert.deepEqual(confValues(r.conf, 'allowed-peer-ip'),
+        ['192.168.1.20', '192.168.1.0-192.168.1.255', '10.1.2.3', '172.16.0.1-172.16.0.9']);
+      assert.doesNotMatch(r.conf, /allow-loopback-peers/);
+    } finally {
+      fs.rmSync(path.dirname(r.state), { recursive: true, force: true });
+    }
+  });
+
+  const garbage = {
+    TURN_ALLOWED_PEERS: ['garbage', '10.0.0.0/33', '10.0.0.1/8', '10.0.0.9-10.0.0.1', '::1', 'fc00::-fdff::',
+      '10.0.0.256', '010.0.0.1', '10.0.0', '10.0.0.1-', '10.0.0.1;10.0.0.2', '10.0.0.1\nallow-loopback-peers',
+      'example.org', '10.0.0.1/'],
+    TURN_LISTEN_IP: ['::1', 'localhost', '127.0.0.256', '127.0.0.2 127.0.0.3', '127.0.0.2,127.0.0.3',
+      '127.0.0.2\nallow-loopback-peers', '127.0.0.2/32', '0127.0.0.2', '127.0.0.2:3478'],
+    // (it becomes an allowed-peer-ip line too)
+    TURN_EXTERNAL_IP: ['1.2.3', '198.51.100.7/10.0.0.2', '198.51.100.0/24', 'turn.example.org'],
+  };
+  for (const [name, values] of Object.entries(garbage)) {
+    for (const value of values) {
+      it(`${name}=${JSON.stringify(value)} is refused, naming it, before anything is written`, async () => {
+        const r = await runConfigure({ [name]: value });
+        try {
+          assert.notEqual(r.code, 0, r.out);
+          assert.match(r.out, new RegExp(`configure: ${name}`), r.out);
+          assert.equal(fs.existsSync(r.state), false, 'no state directory made');
+        } finally {
+          fs.rmSync(path.dirname(r.state), { recursive: true, force: true });
+        }
+      });
+    }
+  }
+
+  // Two addresses: the page on 127.0.0.1:p (lighttpd), TURN over TLS on
+  // 127.0.0.2:p (coturn). With listening-ip from BIND coturn took
+  // 127.0.0.1:p first and lighttpd could not start.
+  it('TURN_LISTEN_IP=127.0.0.2 with TURN_TLS_PORT equal to lighttpd\'s https port: both start and both answer', async () => {
+    const p = String(await freeLowPort());
+    const srv = await startTurnServer({ env: { TURN_LISTEN_IP: '127.0.0.2', HTTPS_PORT: p, TURN_TLS_PORT: p } });
+    let c;
+    try {
+      const page = await httpsGet('127.0.0.1', p, '/api/health'); // (the self-signed certificate)
+      assert.equal(page.status, 200, page.text);
+      const r = await srv.join(freshPin());
+      assert.equal(r.status, 200, r.text);
+      assert.ok(urlsOf(r.json.ice_servers).includes(`turns:127.0.0.2:${p}?transport=tcp`), r.text);
+      const t = turnEntry(r.json.ice_servers);
+      c = await connect({ host: '127.0.0.2', port: Number(p), transport: 'tls', tlsOptions: { rejectUnauthorized: false } });
+      const a = await c.allocate({ username: t.username, password: t.credential });
+      assert.equal(a.ok, true, `allocate over TLS on 127.0.0.2:${p}: ${a.code} ${a.reason}`);
+      assert.equal(a.relayed.ip, '127.0.0.2');
+      await c.refresh(0);
+    } finally {
+      c?.close();
+      await srv.stop();
     }
   });
 });

@@ -6,8 +6,9 @@
 // "Cannot complete Allocation".
 //
 // Only send() makes the relay send anything to a peer, and it refuses any
-// address outside 127.0.0.0/8. A permission or channel only makes coturn
-// note the address.
+// address outside 127.0.0.0/8 but those connect() was given as `peers`
+// (addresses in a network namespace the test made itself). A permission or
+// channel only makes coturn note the address.
 import crypto from 'node:crypto';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -135,10 +136,11 @@ const typeOf = (method, cls) =>
 
 /**
  * A connection to a TURN server on host:port. transport 'udp', 'tcp' or
- * 'tls' (tlsOptions go to tls.connect: ca, servername). Rejects when it
- * cannot connect within timeoutMs.
+ * 'tls' (tlsOptions go to tls.connect: ca, servername). peers: addresses
+ * besides 127.0.0.0/8 that send() may reach (only addresses inside a network
+ * namespace the test made). Rejects when it cannot connect within timeoutMs.
  */
-export async function connect({ host = '127.0.0.1', port, transport = 'udp', tlsOptions = {}, timeoutMs = 5000 }) {
+export async function connect({ host = '127.0.0.1', port, transport = 'udp', tlsOptions = {}, timeoutMs = 5000, peers = [] }) {
   const pending = new Map(); // txid hex -> resolve
   const indications = [];
   const waiters = [];
@@ -277,9 +279,9 @@ export async function connect({ host = '127.0.0.1', port, transport = 'udp', tls
       ch.writeUInt16BE(channel, 0);
       return c.request(METHOD.CHANNEL_BIND, [[ATTR.CHANNEL_NUMBER, ch], [ATTR.XOR_PEER_ADDRESS, (txid) => xorAddress(ip, port, txid)]]);
     },
-    /** A Send indication to ip:port (loopback peers only: see the file's header). */
+    /** A Send indication to ip:port (loopback and `peers` only: see the file's header). */
     send(ip, port, data) {
-      if (!/^127\./.test(ip)) throw new Error(`the tests send to loopback peers only, not ${ip}`);
+      if (!/^127\./.test(ip) && !peers.includes(ip)) throw new Error(`the tests send to loopback peers only, not ${ip}`);
       const txid = crypto.randomBytes(12);
       write(encode(typeOf(METHOD.SEND, 1), txid,
         [[ATTR.XOR_PEER_ADDRESS, xorAddress(ip, port, txid)], [ATTR.DATA, Buffer.from(data)]]));
