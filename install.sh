@@ -36,6 +36,9 @@ usage: ./install.sh [options]
   --turn-allowed-peers LIST  peers the relay may reach past its deny list (LAN,
                      lab): IPv4 addresses, A-B ranges, CIDR blocks, comma-separated
   --no-turn          no TURN relay
+  --conn-limit N     as root: the kernel (nftables) resets a client address's new
+                     connections to the web ports past N open ones (default 300,
+                     above polls_per_addr; 0: no cap)
   --uninstall        stop tuturu and remove what install.sh installed
 Run again with no options (or only --prefix) to upgrade with the same options.
 EOF
@@ -45,7 +48,7 @@ EOF
 
 opt_domain='' opt_email='' opt_acme_server='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
 opt_external_ip='' opt_force_relay=0 opt_turn=1 opt_turn_port=3478
-opt_turn_tls_port=5349 opt_turn_range=49152-65535 opt_turn_allowed_peers=''
+opt_turn_tls_port=5349 opt_turn_range=49152-65535 opt_turn_allowed_peers='' opt_conn_limit=300 conn_given=0
 prefix='' uninstall=0 nopts=0
 
 need() { [ $# -ge 2 ] && [ -n "$2" ] || { usage >&2; die "$1 needs a value"; }; }
@@ -69,6 +72,7 @@ while [ $# -gt 0 ]; do
         --turn-tls-port) need "$@"; opt_turn_tls_port=$2; shift ;;
         --turn-port-range) need "$@"; opt_turn_range=$2; shift ;;
         --turn-allowed-peers) need "$@"; opt_turn_allowed_peers=$2; shift ;;
+        --conn-limit) need "$@"; opt_conn_limit=$2 conn_given=1; shift ;;
         *) usage >&2; die "unknown option '$1'" ;;
     esac
     shift
@@ -142,6 +146,16 @@ number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
 [ -z "$opt_external_ip" ] || ipv4 "$opt_external_ip" ||
     die "--external-ip must be an IPv4 address, got '$opt_external_ip'"
 peer_ranges --turn-allowed-peers "$opt_turn_allowed_peers" >/dev/null
+# (no leading zero: sh would read 0300 as octal; at most 7 digits before -le)
+number --conn-limit "$opt_conn_limit"
+case $opt_conn_limit in 0) ;; 0*|????????*) die "--conn-limit must be 0 (no cap) or 8-1000000, got '$opt_conn_limit'" ;; esac
+[ "$opt_conn_limit" = 0 ] || { [ "$opt_conn_limit" -ge 8 ] && [ "$opt_conn_limit" -le 1000000 ]; } ||
+    die "--conn-limit must be 0 (no cap) or 8-1000000, got '$opt_conn_limit'"
+# The cap is an nftables table: without root there is none (the summary says so).
+if [ $root = 0 ] && [ "$opt_conn_limit" != 0 ]; then
+    [ $conn_given = 0 ] || die "--conn-limit needs root (it loads an nftables table); without root give none, or 0"
+    opt_conn_limit=0
+fi
 
 # ---- steps --------------------------------------------------------------
 

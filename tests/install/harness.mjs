@@ -36,7 +36,7 @@ export function scratch() {
   return { dir, src, home, prefix: path.join(dir, 'prefix') };
 }
 
-/** Free ports for one install: web, https, TURN, TURN over TLS, relay range. */
+/** Free ports for one install: web, https, TURN, TURN over TLS, relay range (and no connection cap). */
 export async function ports() {
   const used = new Set();
   const one = async () => {
@@ -51,7 +51,11 @@ export async function ports() {
   return {
     web, https, turn: Number(t.TURN_PORT), tls: Number(t.TURN_TLS_PORT),
     args: ['--port', web, '--https-port', https, '--turn-port', t.TURN_PORT, '--turn-tls-port', t.TURN_TLS_PORT,
-      '--turn-port-range', `${t.TURN_MIN_PORT}-${t.TURN_MAX_PORT}`].map(String),
+      '--turn-port-range', `${t.TURN_MIN_PORT}-${t.TURN_MAX_PORT}`,
+      // No per-address connection cap: as root it would load an nftables
+      // table into this machine's own network namespace (tests/systemd tests
+      // it in a namespace of its own).
+      '--conn-limit', '0'].map(String),
   };
 }
 

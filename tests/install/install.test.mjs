@@ -259,6 +259,14 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     [['--turn-allowed-peers', '10.0.0.1 10.0.0.0/33'], /--turn-allowed-peers: '10\.0\.0\.0\/33' is not/],
     [['--port', '9000', '--https-port', '9000'], /port 9000 is given twice/],
     [['--port', '3478'], /port 3478 is given twice: .* must all differ/],
+    [['--conn-limit', 'lots'], /--conn-limit must be a number, got 'lots'/],
+    [['--conn-limit', '-5'], /--conn-limit must be a number, got '-5'/],
+    [['--conn-limit', '300;reboot'], /--conn-limit must be a number/],
+    [['--conn-limit', '7'], /--conn-limit must be 0 \(no cap\) or 8-1000000, got '7'/],
+    [['--conn-limit', '0300'], /--conn-limit must be 0 \(no cap\) or 8-1000000, got '0300'/],
+    [['--conn-limit', '1000001'], /--conn-limit must be 0 \(no cap\) or 8-1000000/],
+    [['--conn-limit', '99999999999999999999'], /--conn-limit must be 0 \(no cap\) or 8-1000000/],
+    [['--conn-limit'], /--conn-limit needs a value/],
     [['--prefix', '/usr'], /choose a dedicated directory/],
     [['--prefix', '/tmp/a b'], /choose a dedicated directory/],
   ];
@@ -276,6 +284,13 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     const r = await install(s, ['--prefix', s.prefix, '--port', '80']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /port 80 needs root/);
+    assert.equal(fs.existsSync(s.prefix), false);
+  });
+
+  it('--conn-limit N without root: the cap is an nftables table, which needs root', { skip: IS_ROOT && USER_UID === 0 }, async () => {
+    const r = await install(s, ['--prefix', s.prefix, '--conn-limit', '300']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /--conn-limit needs root/);
     assert.equal(fs.existsSync(s.prefix), false);
   });
 
