@@ -52,7 +52,7 @@ function within(ms, what, promise) {
 
 /** serve.sh in the server namespace; resolves once /api/health answers there. */
 async function startServer(ns, profile) {
-  const state = mkdtempSync(join(tmpdir(), 'tuturu-lab-'));
+  const state = mkdtempSync(join(process.env.LAB_TMP || tmpdir(), 'state-'));
   const env = {
     ...process.env, TUTURU_STATE: state, TUTURU_BIN: BIN, HTDOCS: join(TOP, 'htdocs'),
     BIND: ADDR.server, PORT: '80', HTTPS_PORT: '443', HTTPS_HOSTS: ADDR.server,
@@ -191,7 +191,7 @@ function table(results) {
 
 function onSignal(sig) {
   process.stderr.write(`netlab: ${sig}, tearing down\n`);
-  for (const b of live?.browsers || []) b.process()?.kill('SIGKILL');
+  // (the browsers and coturn live in the namespaces: down() kills them)
   if (live?.server?.exitCode === null) live.server.kill('SIGKILL');
   down(PREFIX);
   if (live?.state) rmSync(live.state, { recursive: true, force: true });
