@@ -54,6 +54,22 @@ export function selectedPair(page) {
   });
 }
 
+/**
+ * The local candidates the page's last RTCPeerConnection gathered, as
+ * distinct "type/protocol(relayProtocol)" strings (why a call did not connect).
+ */
+export function gathered(page) {
+  return page.evaluate(async () => {
+    const pc = window.__lab.pcs.at(-1);
+    if (!pc) return [];
+    const seen = new Set();
+    (await pc.getStats()).forEach((r) => {
+      if (r.type === 'local-candidate') seen.add(`${r.candidateType}/${r.protocol}${r.relayProtocol ? `(${r.relayProtocol})` : ''}`);
+    });
+    return [...seen].sort();
+  });
+}
+
 /** { pass, why }: the result r of a call against profile.expect. */
 export function judge(profile, r) {
   const e = profile.expect;

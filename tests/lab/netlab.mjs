@@ -28,7 +28,7 @@ import { chromium } from 'playwright-core';
 import { TOP, CHROMIUM_ARGS, testPin, joinPin, waitState, waitRemoteVideoPlaying } from '../browser/harness.mjs';
 import { ADDR, LAB_RANGES, up, down, applyRules, existing } from './net.mjs';
 import { PROFILES } from './profiles.mjs';
-import { keepCallState, selectedPair, judge } from './call.mjs';
+import { keepCallState, selectedPair, gathered, judge } from './call.mjs';
 
 const PREFIX = process.env.LAB_PREFIX || `tl${process.pid}`;
 const OUT = join(TOP, 'build/netlab');
@@ -96,6 +96,12 @@ async function openPage(browser, name) {
   page.logs = [];
   page.on('console', (m) => page.logs.push(`${m.type()}: ${m.text()}`));
   page.on('pageerror', (e) => page.logs.push(`pageerror: ${e}`));
+  // the ICE server URLs the join offered (URLs only: no credentials, no PIN)
+  page.offered = [];
+  page.on('response', (res) => {
+    if (!res.url().endsWith('/api/join')) return;
+    res.json().then((j) => { page.offered = (j.ice_servers || []).flatMap((s) => [].concat(s.urls)); }, () => {});
+  });
   await page.goto(`${BASE}/?debug`, { timeout: B.load });
   return page;
 }
@@ -124,11 +130,13 @@ async function call(ns, spki) {
     r.connected = true;
     r.stage = null;
   } catch (e) {
-    r.error = e.message.split('\n')[0];
+    r.error = e.message.split('\n')[0].replace(/: page\.\w+: /, ': ');
   }
   for (const p of pages) {
     r.pairs[p.name] = await selectedPair(p).catch(() => null);
     r.states[p.name] = await states(p);
+    r.offered = p.offered;
+    r.gathered = { ...r.gathered, [p.name]: await gathered(p).catch(() => null) };
     if (!r.connected) r.logs = { ...r.logs, [p.name]: p.logs.slice(-30) };
   }
   return r;
@@ -177,7 +185,9 @@ function tail(file, n = 30) {
 const pairText = (p) => (p ? `${p.local}/${p.protocol}${p.relayProtocol ? `(${p.relayProtocol})` : ''}->${p.remote}` : '-');
 
 function line(r) {
-  const how = r.connected ? `connected in ${r.seconds} s` : `not connected (${r.stage}: ${r.error || ''})`;
+  const how = r.connected ? `connected in ${r.seconds} s`
+    : `not connected (${r.stage}: ${r.error || ''}; join offered ${r.offered?.join(' ') || 'nothing'}; `
+      + `gathered A ${r.gathered?.A}, B ${r.gathered?.B})`;
   return `${r.pass ? 'PASS' : 'FAIL'} ${r.profile.padEnd(12)} ${how}; A ${pairText(r.pairs.A)}, B ${pairText(r.pairs.B)}`
     + `${r.pass ? '' : `; ${r.why}`}`;
 }
