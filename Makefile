@@ -16,7 +16,7 @@ HDR  := $(wildcard cgi-bin/*.h)
 UNIT := $(wildcard tests/unit/test_*.c)
 PEER := tests/unit/fcgi_peer.c tests/unit/fcgi_peer.h
 
-.PHONY: all test unit integration turn web browser installer systemd fresh fresh-ubuntu run bench fuzz fuzz-short clean install check-deps
+.PHONY: all test unit integration turn web browser installer systemd fresh fresh-ubuntu netlab run bench fuzz fuzz-short clean install check-deps
 all: build/tuturu-api
 
 build/schema.c: sql/schema.sql
@@ -109,6 +109,12 @@ systemd:
 fresh-ubuntu:
 	FRESH_SUITE=jammy tests/fresh/run
 	FRESH_SUITE=noble tests/fresh/run
+
+# Two Chromium in network namespaces behind a router namespace (nftables),
+# the real server in a third: one line per network profile (as root;
+# tests/lab/, docs/networks.md). Not yet part of make test.
+netlab: check-deps build/asan/tuturu-api
+	TUTURU_BIN=$(CURDIR)/build/asan/tuturu-api tests/lab/run
 
 test: check-deps unit fuzz-short integration turn web browser installer systemd fresh
 
