@@ -1,6 +1,7 @@
 /* api.c: route table and the handlers of API v1 (docs/api.md). */
 #include "api.h"
 
+#include "clock.h"
 #include "crypto.h"
 #include "http.h"
 #include "log.h"
@@ -12,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 /* A handler returns 1 when it handed the request over (parked), else 0. */
 typedef int (*handler_fn)(struct api_ctx *c, struct http_req *r);
@@ -41,7 +41,6 @@ static const struct route {
     {NULL, "/api/error", handle_error, 1}, /* lighttpd's own errors, any method */
 };
 
-static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 static int reply_json(struct http_req *r, int status, json_t *o)
 {
@@ -106,20 +105,15 @@ static int authorize(struct api_ctx *c, struct http_req *r, const char *token,
 
 static int join_limited(struct api_ctx *c, struct http_req *r)
 {
-    char hash[CRYPTO_HASH_HEX + 1], hdr[64];
+    char hash[CRYPTO_HASH_HEX + 1];
     int retry = 0;
     const char *addr = r->remote_addr ? r->remote_addr : "";
     if (crypto_keyed_hex(c->cfg->secret, "addr", addr, hash) < 0) return 0;
-    enum store_rc rc = store_rate_hit(c->db, hash, now_s(), c->cfg->join_limit,
+    enum store_rc rc = store_rate_hit(c->db, hash, clock_wall(), c->cfg->join_limit,
                                       c->cfg->join_window, &retry);
     if (rc != STORE_LIMITED) return 0; /* a failing counter must not lock people out */
-    json_t *o = json_pack("{s:s,s:s}", "error", "rate_limited",
-                          "message", "Too many joins from this address; wait and try again.");
-    char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
-    snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", retry > 0 ? retry : 1);
-    if (text) http_reply(r->fcgi, 429, text, strlen(text), hdr);
-    free(text);
-    json_decref(o);
+    http_error_retry(r->fcgi, 429, "rate_limited", "Too many joins from this address; wait and try again.",
+                     retry > 0 ? retry : 1);
     return 1;
 }
 
@@ -128,7 +122,7 @@ static int join_answer(struct api_ctx *c, struct http_req *r, const char *peer,
 {
     json_t *o = json_pack("{s:s,s:s,s:b,s:i,s:i}", "peer", peer, "token", token,
                           "polite", polite, "peers", peers, "poll_timeout", c->cfg->poll_timeout);
-    if (o && turn_add_servers(o, c->cfg, r->remote_addr, now_s()) < 0) {
+    if (o && turn_add_servers(o, c->cfg, r->remote_addr, clock_wall()) < 0) {
         json_decref(o);
         o = NULL;
     }
@@ -156,7 +150,7 @@ static int handle_join(struct api_ctx *c, struct http_req *r)
         return 0;
     }
     if (join_limited(c, r)) return 0;
-    switch (store_join(c->db, pin_hash, peer, token_hash, now_s(), &polite, &peers)) {
+    switch (store_join(c->db, pin_hash, peer, token_hash, clock_wall(), &polite, &peers)) {
     case STORE_OK: break;
     case STORE_FULL:
         http_error(r->fcgi, 409, "room_full", "Two people are already in the call with this PIN.");
@@ -171,10 +165,8 @@ static int handle_join(struct api_ctx *c, struct http_req *r)
  * polls within poll_timeout or leaves within peer_grace: retry in a second. */
 static void queue_full(struct http_req *r)
 {
-    static const char body[] =
-        "{\"error\":\"queue_full\",\"message\":\"The other peer has too many undelivered "
-        "messages; try again once it has caught up.\"}";
-    http_reply(r->fcgi, 429, body, sizeof body - 1, "Retry-After: 1\r\n");
+    http_error_retry(r->fcgi, 429, "queue_full",
+                     "The other peer has too many undelivered messages; try again once it has caught up.", 1);
 }
 
 static int handle_send(struct api_ctx *c, struct http_req *r)
@@ -194,7 +186,7 @@ static int handle_send(struct api_ctx *c, struct http_req *r)
         http_error(r->fcgi, 500, "internal", "Out of memory.");
     } else {
         struct store_cap cap = {c->cfg->queue_max_messages, c->cfg->queue_max_bytes};
-        switch (store_send_capped(c->db, peer, type, text, now_s(), &cap, &seq)) {
+        switch (store_send_capped(c->db, peer, type, text, clock_wall(), &cap, &seq)) {
         case STORE_OK:
             park_notify(c->park);
             reply_json(r, 202, json_pack("{s:I}", "seq", (json_int_t)seq));
@@ -239,7 +231,7 @@ static int handle_poll(struct api_ctx *c, struct http_req *r)
     int rc = poll_read(c, r, peer, &after, &count);
     db_read_end(c->db);
     if (rc < 0) return 0;
-    beat_record(c->beats, peer, after, now_s());
+    beat_record(c->beats, peer, after, clock_wall());
     if (count > 0) {
         http_reply(r->fcgi, 200, c->out.data, c->out.len, NULL);
         return 0;
@@ -261,7 +253,7 @@ static int handle_leave(struct api_ctx *c, struct http_req *r)
         if (!validate_token(token)) token = NULL;
     }
     if (authorize(c, r, token, peer) == 0) {
-        enum store_rc rc = store_leave(c->db, peer, now_s());
+        enum store_rc rc = store_leave(c->db, peer, clock_wall());
         if (rc == STORE_ERR) {
             db_failed(r);
         } else {
@@ -278,7 +270,7 @@ static int handle_turn(struct api_ctx *c, struct http_req *r)
     char peer[STORE_PEER_HEX];
     if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
     json_t *o = json_object();
-    if (o && turn_add_servers(o, c->cfg, r->remote_addr, now_s()) < 0) {
+    if (o && turn_add_servers(o, c->cfg, r->remote_addr, clock_wall()) < 0) {
         json_decref(o);
         o = NULL;
     }

@@ -4,6 +4,7 @@
 #include "validate.h"
 
 #include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -135,18 +136,26 @@ void http_reply(FCGX_Request *fcgi, int status, const char *body, size_t len, co
     if (body && len) FCGX_PutStr(body, (int)len, fcgi->out);
 }
 
-void http_error(FCGX_Request *fcgi, int status, const char *code, const char *message)
+void http_error_retry(FCGX_Request *fcgi, int status, const char *code, const char *message,
+                      int retry_after)
 {
+    char hdr[48] = "";
+    if (retry_after > 0) snprintf(hdr, sizeof hdr, "Retry-After: %d\r\n", retry_after);
     json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message);
     char *text = o ? json_dumps(o, JSON_COMPACT) : NULL;
     if (text) {
-        http_reply(fcgi, status, text, strlen(text), NULL);
+        http_reply(fcgi, status, text, strlen(text), hdr);
     } else {
         static const char oom[] = "{\"error\":\"internal\",\"message\":\"Out of memory.\"}";
         http_reply(fcgi, 500, oom, sizeof oom - 1, NULL);
     }
     free(text);
     json_decref(o);
+}
+
+void http_error(FCGX_Request *fcgi, int status, const char *code, const char *message)
+{
+    http_error_retry(fcgi, status, code, message, 0);
 }
 
 void http_finish(FCGX_Request *fcgi)

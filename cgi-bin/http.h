@@ -53,6 +53,11 @@ void http_reply(FCGX_Request *fcgi, int status, const char *body, size_t len, co
 /* Write {"error":code,"message":message} with status. */
 void http_error(FCGX_Request *fcgi, int status, const char *code, const char *message);
 
+/* http_error with a Retry-After header of retry_after seconds (none when it
+ * is 0 or less): for 429 and 503 answers a client should retry later. */
+void http_error_retry(FCGX_Request *fcgi, int status, const char *code, const char *message,
+                      int retry_after);
+
 /* Finish a request (flushes the reply, closes the connection) and free it.
  * Requests are heap-allocated so that a poll can outlive its thread. */
 void http_finish(FCGX_Request *fcgi);

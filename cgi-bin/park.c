@@ -70,7 +70,7 @@
 #define RESCAN_MS 2       /* after an inotify wake: the commit is visible by then */
 #define TICK_MS 250       /* fallback scan without any wake-up */
 #define MAX_EVENTS 256
-#define REFUSED_RETRY_S "2" /* Retry-After (seconds) of a poll past polls_per_addr */
+#define REFUSED_RETRY_S 2 /* Retry-After (seconds) of a poll past polls_per_addr */
 
 struct parked {
     FCGX_Request *req;
@@ -171,10 +171,8 @@ static void answer(struct park *p, FCGX_Request *req, const char *peer, long lon
 /* 429 too_many_polls: the client's address holds polls_per_addr polls. */
 static void refuse(FCGX_Request *req)
 {
-    static const char body[] =
-        "{\"error\":\"too_many_polls\",\"message\":\"Too many polls are held for this address; "
-        "try again in a moment.\"}";
-    http_reply(req, 429, body, sizeof body - 1, "Retry-After: " REFUSED_RETRY_S "\r\n");
+    http_error_retry(req, 429, "too_many_polls",
+                     "Too many polls are held for this address; try again in a moment.", REFUSED_RETRY_S);
     finish(req);
 }
 

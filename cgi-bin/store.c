@@ -190,11 +190,7 @@ enum store_rc store_send_capped(struct db *db, const char *peer_id, const char *
     enum store_rc rc = other_peer(db, peer_id, other);
     if (rc == STORE_OK && cap) rc = queue_check(db, other, strlen(data), cap);
     if (rc == STORE_OK) rc = add_message(db, other, type, data, now, seq);
-    if (rc == STORE_QUEUE_FULL) {
-        db_rollback(db);
-        return rc;
-    }
-    return finish(db, rc);
+    return finish(db, rc); /* no peer, queue full: nothing was written */
 }
 
 enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
