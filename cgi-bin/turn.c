@@ -1,9 +1,9 @@
 /* turn.c: coturn REST-API credentials (use-auth-secret) for the ICE list. */
 #include "turn.h"
 
+#include "addrs.h"
 #include "crypto.h"
 
-#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -29,34 +29,12 @@ static json_t *url_list(const char *list)
     return a;
 }
 
-int turn_addr_key(const char *addr, char *out, size_t outlen)
-{
-    unsigned char a6[16];
-    struct in_addr a4;
-    static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-    int n;
-    if (!addr) addr = "";
-    if (inet_pton(AF_INET, addr, &a4) == 1) {
-        n = snprintf(out, outlen, "4:%s", addr);
-    } else if (inet_pton(AF_INET6, addr, a6) == 1 && !memcmp(a6, mapped, sizeof mapped)) {
-        n = snprintf(out, outlen, "4:%u.%u.%u.%u", a6[12], a6[13], a6[14], a6[15]);
-    } else if (inet_pton(AF_INET6, addr, a6) == 1) {
-        n = snprintf(out, outlen, "6:%02x%02x:%02x%02x:%02x%02x:%02x%02x::/64",
-                     a6[0], a6[1], a6[2], a6[3], a6[4], a6[5], a6[6], a6[7]);
-    } else {
-        n = snprintf(out, outlen, "?:%.100s", addr); /* not an address: its start */
-    }
-    return n < 0 || (size_t)n >= outlen ? -1 : 0;
-}
-
 /* username = "<expiry>:<keyed hash of the client's address>", password its HMAC. */
 static int credential(const struct config *cfg, const char *client_addr, int64_t now,
                       char *user, size_t userlen, char *pass, size_t passlen)
 {
-    char key[128], hash[CRYPTO_HASH_HEX + 1];
-    if (turn_addr_key(client_addr, key, sizeof key) < 0
-        || crypto_keyed_hex(cfg->secret, "turn", key, hash) < 0)
-        return -1;
+    char hash[CRYPTO_HASH_HEX + 1];
+    if (addrs_hash(cfg->secret, "turn", client_addr, hash) < 0) return -1;
     int n = snprintf(user, userlen, "%lld:%.*s", (long long)(now + cfg->turn_ttl), USER_KEY_HEX, hash);
     if (n < 0 || (size_t)n >= userlen) return -1;
     return crypto_turn_password(cfg->secret, user, pass, passlen);

@@ -1,6 +1,7 @@
 /* test_turn.c: the RTCIceServer list with coturn REST credentials (turn.c). */
 #include "unit.h"
 
+#include "addrs.h"
 #include "turn.h"
 
 #include <stdlib.h>
@@ -151,27 +152,27 @@ static void addr_key_forms(void **state)
 {
     (void)state;
     char k[64];
-    assert_int_equal(turn_addr_key("203.0.113.7", k, sizeof k), 0);
+    assert_int_equal(addrs_normal("203.0.113.7", k, sizeof k), 0);
     assert_string_equal(k, "4:203.0.113.7");
-    assert_int_equal(turn_addr_key("::ffff:203.0.113.7", k, sizeof k), 0);
+    assert_int_equal(addrs_normal("::ffff:203.0.113.7", k, sizeof k), 0);
     assert_string_equal(k, "4:203.0.113.7");
-    assert_int_equal(turn_addr_key("2001:DB8::1", k, sizeof k), 0);
+    assert_int_equal(addrs_normal("2001:DB8::1", k, sizeof k), 0);
     assert_string_equal(k, "6:2001:0db8:0000:0000::/64");
-    assert_int_equal(turn_addr_key("::1", k, sizeof k), 0);
+    assert_int_equal(addrs_normal("::1", k, sizeof k), 0);
     assert_string_equal(k, "6:0000:0000:0000:0000::/64");
-    assert_int_equal(turn_addr_key("not an address", k, sizeof k), 0);
+    assert_int_equal(addrs_normal("not an address", k, sizeof k), 0);
     assert_string_equal(k, "?:not an address");
     char longer[300], want[110];
     memset(longer, 'x', sizeof longer - 1);
     longer[sizeof longer - 1] = 0;
     char big[128];
-    assert_int_equal(turn_addr_key(longer, big, sizeof big), 0);
+    assert_int_equal(addrs_normal(longer, big, sizeof big), 0);
     snprintf(want, sizeof want, "?:%.100s", longer);
     assert_string_equal(big, want);
-    assert_int_equal(turn_addr_key(NULL, k, sizeof k), 0);
+    assert_int_equal(addrs_normal(NULL, k, sizeof k), 0);
     assert_string_equal(k, "?:");
-    assert_int_equal(turn_addr_key("203.0.113.7", k, 14), 0);
-    assert_int_equal(turn_addr_key("203.0.113.7", k, 13), -1);
+    assert_int_equal(addrs_normal("203.0.113.7", k, 14), 0);
+    assert_int_equal(addrs_normal("203.0.113.7", k, 13), -1);
 }
 
 static const struct CMUnitTest tests[] = {
