@@ -23,6 +23,17 @@ put() {
     fi
 }
 
+# own_dir DIR OWNER MODE: DIR is a directory, not a link (a link or a file
+# at DIR, which a service user could have put there, is removed first),
+# owned by OWNER (user:group; "" leaves the owner) with MODE. Returns 1,
+# saying why on stderr, when it cannot.
+own_dir() {
+    if [ -L "$1" ] || { [ -e "$1" ] && [ ! -d "$1" ]; }; then rm -f "$1" || return 1; fi
+    mkdir -p "$1" || return 1
+    [ -z "$2" ] || chown -h "$2" "$1" || return 1
+    chmod "$3" "$1"
+}
+
 # plain NAME VALUE: VALUE may go into a configuration file (lighttpd's
 # quoted strings, coturn's and tuturu-api's name=value lines): no control
 # character (a newline would start a new directive), no double quote or
@@ -56,6 +67,14 @@ subst() {
             print out line
         }' "$template" || die "cannot fill in $template"
 }
+
+# cap_loaded: the per-address connection cap's nftables table (install.sh
+# --conn-limit; nftables.conf) is loaded.
+cap_loaded() { nft list table inet tuturu >/dev/null 2>&1; }
+
+# cap_unload: that table is gone afterwards; returns 1 when nft could not
+# remove it.
+cap_unload() { ! cap_loaded || nft delete table inet tuturu; }
 
 # port_used PORT tcp|udp: something listens (tcp) or is bound (udp) on PORT.
 port_used() {
