@@ -82,16 +82,23 @@ port_used() {
         -v st="$([ "$2" = tcp ] && echo 0A || echo 07)" '$2 ~ p "$" && $4 == st { f = 1 } END { exit !f }'
 }
 
-# coturn_listens PORT TLS_PORT: coturn's three listeners are all up.
-coturn_listens() { port_used "$1" udp && port_used "$1" tcp && port_used "$2" tcp; }
+# coturn_listens UDP_PORT TCP_PORT...: coturn's listeners are all up (UDP on
+# the first, TCP on each of the others: TURN and TLS, or behind the one-port
+# router its PROXY-protocol port).
+coturn_listens() {
+    port_used "$1" udp || return 1
+    shift
+    for p in "$@"; do port_used "$p" tcp || return 1; done
+}
 
-# coturn_port_taken PORT TLS_PORT: prints "PORT proto" of the first of them
-# something already holds. coturn retries a busy port for ever (and shares
-# it with another coturn through SO_REUSEPORT), so callers refuse instead.
+# coturn_port_taken UDP_PORT TCP_PORT...: prints "PORT proto" of the first of
+# them something already holds. coturn retries a busy port for ever (and
+# shares it with another coturn through SO_REUSEPORT), so callers refuse
+# instead.
 coturn_port_taken() {
-    for used in "$1 udp" "$1 tcp" "$2 tcp"; do
-        ! port_used ${used% *} ${used#* } || { echo "$used"; return 0; }
-    done
+    ! port_used "$1" udp || { echo "$1 udp"; return 0; }
+    shift
+    for p in "$@"; do ! port_used "$p" tcp || { echo "$p tcp"; return 0; }; done
     return 1
 }
 

@@ -16,7 +16,8 @@ command -v lighttpd >/dev/null || die "lighttpd is not installed (run scripts/se
 # so however lighttpd ends (Ctrl-C, SIGTERM, SIGKILL) coturn ends.
 start_coturn() {
     command -v turnserver >/dev/null || die "coturn is not installed (run scripts/setup, or TURN=0)"
-    if taken=$(coturn_port_taken "$turn_port" "$turn_tls_port"); then
+    # shellcheck disable=SC2086 # a list of ports
+    if taken=$(coturn_port_taken "$turn_port" $coturn_tcp); then
         die "${taken#* } port ${taken% *} is taken (a system coturn? systemctl disable --now coturn); set TURN_PORT/TURN_TLS_PORT, or TURN=0"
     fi
     command -v setpriv >/dev/null || die "setpriv (util-linux) is missing"
@@ -25,15 +26,35 @@ start_coturn() {
     coturn=$!
     # Up when its three listeners are (bounded); a bad setting ends it before.
     tries=0
-    until coturn_listens "$turn_port" "$turn_tls_port"; do
+    # shellcheck disable=SC2086
+    until coturn_listens "$turn_port" $coturn_tcp; do
         alive $coturn || die "coturn stopped at start: $(tail -n 5 "$state/log/turnserver.log" 2>/dev/null)"
         tries=$((tries + 1))
         [ $tries -le 150 ] || die "coturn did not listen within 15 s (see $state/log/turnserver.log)"
         sleep 0.1
     done
-    echo "tuturu: TURN relay on $turn_host:$turn_port (TLS $turn_tls_port), log in $state/log/turnserver.log"
+    echo "tuturu: TURN relay on $turn_host:$turn_port (TLS $turns_port), log in $state/log/turnserver.log"
 }
 [ "$turn" = 0 ] || start_coturn
+
+# The one-port router (ONE_PORT=1), a child with the same parent-death signal.
+start_router() {
+    command -v haproxy >/dev/null || die "haproxy is not installed (run scripts/setup)"
+    haproxy -c -q -f "$state/haproxy.cfg" >>"$state/log/haproxy.log" 2>&1 ||
+        die "haproxy refused $state/haproxy.cfg: $(tail -n 5 "$state/log/haproxy.log")"
+    setpriv --pdeathsig TERM haproxy -db -f "$state/haproxy.cfg" \
+        </dev/null >>"$state/log/haproxy.log" 2>&1 &
+    router=$!
+    tries=0
+    until port_used "$https_port" tcp && port_used "$turn_port" tcp; do
+        alive $router || die "haproxy stopped at start: $(tail -n 5 "$state/log/haproxy.log")"
+        tries=$((tries + 1))
+        [ $tries -le 150 ] || die "haproxy did not listen within 15 s (see $state/log/haproxy.log)"
+        sleep 0.1
+    done
+    echo "tuturu: page, API and TURN over TLS on $bind:$https_port (HAProxy; log in $state/log/haproxy.log)"
+}
+[ "$one_port" = 0 ] || start_router
 
 echo "tuturu: http://$bind:$port/  (state in $state; Ctrl-C stops)"
 exec lighttpd -D -f "$state/lighttpd.conf"

@@ -28,7 +28,7 @@ function crc32(buf) {
 }
 
 const MAGIC = 0x2112a442;
-export const METHOD = { ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 };
+export const METHOD = { BINDING: 0x001, ALLOCATE: 0x003, REFRESH: 0x004, SEND: 0x006, DATA: 0x007, CREATE_PERMISSION: 0x008, CHANNEL_BIND: 0x009 };
 const ATTR = {
   USERNAME: 0x0006, MESSAGE_INTEGRITY: 0x0008, ERROR_CODE: 0x0009, CHANNEL_NUMBER: 0x000c,
   LIFETIME: 0x000d, XOR_PEER_ADDRESS: 0x0012, DATA: 0x0013, REALM: 0x0014, NONCE: 0x0015,
@@ -138,9 +138,11 @@ const typeOf = (method, cls) =>
  * A connection to a TURN server on host:port. transport 'udp', 'tcp' or
  * 'tls' (tlsOptions go to tls.connect: ca, servername). peers: addresses
  * besides 127.0.0.0/8 that send() may reach (only addresses inside a network
- * namespace the test made). Rejects when it cannot connect within timeoutMs.
+ * namespace the test made). localAddress: the client's own address (TCP, TLS;
+ * 127.0.0.2 and up are further client addresses on loopback). Rejects when
+ * it cannot connect within timeoutMs.
  */
-export async function connect({ host = '127.0.0.1', port, transport = 'udp', tlsOptions = {}, timeoutMs = 5000, peers = [] }) {
+export async function connect({ host = '127.0.0.1', port, transport = 'udp', tlsOptions = {}, timeoutMs = 5000, peers = [], localAddress }) {
   const pending = new Map(); // txid hex -> resolve
   const indications = [];
   const waiters = [];
@@ -169,8 +171,8 @@ export async function connect({ host = '127.0.0.1', port, transport = 'udp', tls
     close = () => sock.close();
   } else {
     const sock = transport === 'tls'
-      ? tls.connect({ host, port, ...tlsOptions })
-      : net.connect({ host, port });
+      ? tls.connect({ host, port, localAddress, ...tlsOptions })
+      : net.connect({ host, port, localAddress });
     await new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`${transport} connect: no answer within ${timeoutMs} ms`)), timeoutMs);
       sock.once(transport === 'tls' ? 'secureConnect' : 'connect', () => { clearTimeout(timer); resolve(); });
@@ -262,6 +264,13 @@ export async function connect({ host = '127.0.0.1', port, transport = 'udp', tls
       if (a) r.relayed = parseXorAddress(a, r.msg.txid);
       r.software = r.msg.attrs.get(ATTR.SOFTWARE)?.toString('utf8');
       return r;
+    },
+    /** A STUN Binding: the address the server sees this client at, {ip, port}. */
+    async binding() {
+      const m = await c.transact(METHOD.BINDING, []);
+      const a = m.attrs.get(ATTR.XOR_MAPPED_ADDRESS);
+      if (m.error || !a) throw new Error(`Binding: ${m.error ? m.error.code : 'no XOR-MAPPED-ADDRESS'}`);
+      return parseXorAddress(a, m.txid);
     },
     /** Refresh the allocation for `lifetime` seconds (0 deletes it). */
     refresh(lifetime = 600) {
