@@ -169,37 +169,98 @@ static void queue_full(struct http_req *r)
                      "The other peer has too many undelivered messages; try again once it has caught up.", 1);
 }
 
+/* At most this many messages in one send: a call's whole set-up (an offer
+ * and ~30 candidates) fits in one, with room. */
+#define SEND_BATCH_MAX 64
+
+/* 400 naming the element of a batch that was wrong (index < 0: the batch). */
+static void bad_message(struct http_req *r, const char *code, const char *message, long index)
+{
+    json_t *o = json_pack("{s:s,s:s}", "error", code, "message", message);
+    if (o && index >= 0 && json_object_set_new(o, "index", json_integer(index)) < 0) {
+        json_decref(o);
+        o = NULL;
+    }
+    reply_json(r, 400, o);
+}
+
+/* Store msgs (n of them) for the other peer and answer: 202 {"seq":..} for
+ * the single form, {"seqs":[..]} for a batch. */
+static void send_store(struct api_ctx *c, struct http_req *r, const char *peer,
+                       const struct store_msg *msgs, size_t n, int batch)
+{
+    long long seqs[SEND_BATCH_MAX];
+    struct store_cap cap = {c->cfg->queue_max_messages, c->cfg->queue_max_bytes};
+    switch (store_send_batch(c->db, peer, msgs, n, clock_wall(), &cap, seqs)) {
+    case STORE_OK: break;
+    case STORE_NO_PEER:
+        http_error(r->fcgi, 409, "no_peer", "Nobody else is in the call yet.");
+        return;
+    case STORE_QUEUE_FULL: queue_full(r); return;
+    default: db_failed(r); return;
+    }
+    park_notify(c->park);
+    json_t *o = batch ? json_pack("{s:[]}", "seqs") : json_pack("{s:I}", "seq", (json_int_t)seqs[0]);
+    for (size_t i = 0; batch && o && i < n; i++) {
+        if (json_array_append_new(json_object_get(o, "seqs"), json_integer(seqs[i])) < 0) {
+            json_decref(o);
+            o = NULL;
+        }
+    }
+    reply_json(r, 202, o);
+}
+
+/* One message {"type":..,"data":..} as a store_msg; its data is written
+ * into *text (the caller frees it). 0, or -1 with the 400 sent. */
+static int send_message(struct http_req *r, json_t *m, long index, struct store_msg *out, char **text)
+{
+    const char *type = json_is_object(m) ? json_string_value(json_object_get(m, "type")) : NULL;
+    json_t *data = json_is_object(m) ? json_object_get(m, "data") : NULL;
+    if (!json_is_object(m)) {
+        bad_message(r, "invalid_batch", "Each element of messages must be an object {\"type\":..,\"data\":..}.", index);
+        return -1;
+    }
+    if (!validate_type(type)) {
+        bad_message(r, "invalid_type", "type must match [a-z][a-z0-9-]{0,31} and not start with 'peer-'.", index);
+        return -1;
+    }
+    if (!(*text = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY))) {
+        http_error(r->fcgi, 500, "internal", "Out of memory.");
+        return -1;
+    }
+    *out = (struct store_msg){type, *text};
+    return 0;
+}
+
+/* {"messages":[{"type":..,"data":..},...]}: all stored in one transaction,
+ * or (a bad element, too many, no peer) none. */
+static void send_batch(struct api_ctx *c, struct http_req *r, const char *peer, json_t *body, json_t *list)
+{
+    struct store_msg msgs[SEND_BATCH_MAX];
+    char *texts[SEND_BATCH_MAX] = {0};
+    size_t n = json_array_size(list), done = 0;
+    if (!json_is_array(list) || n == 0 || n > SEND_BATCH_MAX || json_object_get(body, "type")) {
+        bad_message(r, "invalid_batch",
+                    "messages must be a list of 1 to 64 {\"type\":..,\"data\":..} objects, without a type of its own.", -1);
+        return;
+    }
+    while (done < n && send_message(r, json_array_get(list, done), (long)done, &msgs[done], &texts[done]) == 0)
+        done++;
+    if (done == n) send_store(c, r, peer, msgs, n, 1);
+    for (size_t i = 0; i < done; i++) free(texts[i]);
+}
+
 static int handle_send(struct api_ctx *c, struct http_req *r)
 {
     char peer[STORE_PEER_HEX];
     if (authorize(c, r, validate_bearer(r->auth), peer) < 0) return 0;
     json_t *body;
     if (read_object(r, BODY_JSON, &body) < 0) return 0;
-    const char *type = json_string_value(json_object_get(body, "type"));
-    json_t *data = json_object_get(body, "data");
+    json_t *list = json_object_get(body, "messages");
+    struct store_msg m;
     char *text = NULL;
-    long long seq = 0;
-    if (!validate_type(type)) {
-        http_error(r->fcgi, 400, "invalid_type",
-                   "type must match [a-z][a-z0-9-]{0,31} and not start with 'peer-'.");
-    } else if (!(text = json_dumps(data ? data : json_null(), JSON_COMPACT | JSON_ENCODE_ANY))) {
-        http_error(r->fcgi, 500, "internal", "Out of memory.");
-    } else {
-        struct store_cap cap = {c->cfg->queue_max_messages, c->cfg->queue_max_bytes};
-        switch (store_send_capped(c->db, peer, type, text, clock_wall(), &cap, &seq)) {
-        case STORE_OK:
-            park_notify(c->park);
-            reply_json(r, 202, json_pack("{s:I}", "seq", (json_int_t)seq));
-            break;
-        case STORE_NO_PEER:
-            http_error(r->fcgi, 409, "no_peer", "Nobody else is in the call yet.");
-            break;
-        case STORE_QUEUE_FULL:
-            queue_full(r);
-            break;
-        default: db_failed(r);
-        }
-    }
+    if (list) send_batch(c, r, peer, body, list);
+    else if (send_message(r, body, -1, &m, &text) == 0) send_store(c, r, peer, &m, 1, 0);
     free(text);
     json_decref(body);
     return 0;

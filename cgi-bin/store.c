@@ -163,7 +163,7 @@ enum store_rc store_auth(struct db *db, const char *token_hash, char peer_id[STO
 
 /* STORE_QUEUE_FULL when one more message of len bytes for peer `to` would
  * pass cap; reads the counters the schema's triggers keep, not the queue. */
-static enum store_rc queue_check(struct db *db, const char *to, size_t len,
+static enum store_rc queue_check(struct db *db, const char *to, size_t n, size_t len,
                                  const struct store_cap *cap)
 {
     sqlite3_stmt *st = db_stmt(db, S_QUEUE, "SELECT count, bytes FROM queues WHERE peer_id = ?1");
@@ -176,21 +176,31 @@ static enum store_rc queue_check(struct db *db, const char *to, size_t len,
         db_log(db, "queue");
         return STORE_ERR;
     }
-    if (count + 1 > cap->max_messages || bytes + (long long)len > cap->max_bytes)
+    if (count + (long long)n > cap->max_messages || bytes + (long long)len > cap->max_bytes)
         return STORE_QUEUE_FULL;
     return STORE_OK;
+}
+
+enum store_rc store_send_batch(struct db *db, const char *peer_id, const struct store_msg *msgs,
+                               size_t n, int64_t now, const struct store_cap *cap, long long *seqs)
+{
+    char other[STORE_PEER_HEX];
+    size_t bytes = 0;
+    for (size_t i = 0; i < n; i++) bytes += strlen(msgs[i].data);
+    if (db_begin(db) < 0) return STORE_ERR;
+    enum store_rc rc = other_peer(db, peer_id, other);
+    if (rc == STORE_OK && cap) rc = queue_check(db, other, n, bytes, cap);
+    for (size_t i = 0; rc == STORE_OK && i < n; i++)
+        rc = add_message(db, other, msgs[i].type, msgs[i].data, now, seqs ? &seqs[i] : NULL);
+    return finish(db, rc); /* no peer, queue full: nothing was written; a failure rolls back all */
 }
 
 enum store_rc store_send_capped(struct db *db, const char *peer_id, const char *type,
                                 const char *data, int64_t now, const struct store_cap *cap,
                                 long long *seq)
 {
-    char other[STORE_PEER_HEX];
-    if (db_begin(db) < 0) return STORE_ERR;
-    enum store_rc rc = other_peer(db, peer_id, other);
-    if (rc == STORE_OK && cap) rc = queue_check(db, other, strlen(data), cap);
-    if (rc == STORE_OK) rc = add_message(db, other, type, data, now, seq);
-    return finish(db, rc); /* no peer, queue full: nothing was written */
+    const struct store_msg m = {type, data};
+    return store_send_batch(db, peer_id, &m, 1, now, cap, seq);
 }
 
 enum store_rc store_send(struct db *db, const char *peer_id, const char *type,

@@ -49,6 +49,18 @@ enum store_rc store_send_capped(struct db *db, const char *peer_id, const char *
                                 const char *data, int64_t now, const struct store_cap *cap,
                                 long long *seq);
 
+/* One message of a batch: its type and its data as JSON text. */
+struct store_msg {
+    const char *type;
+    const char *data;
+};
+
+/* Queue n messages at once, in order, as store_send_capped does one: all of
+ * them or (no peer, queue full with all n, a failure) none. Sets seqs[i]
+ * (seqs may be NULL). */
+enum store_rc store_send_batch(struct db *db, const char *peer_id, const struct store_msg *msgs,
+                               size_t n, int64_t now, const struct store_cap *cap, long long *seqs);
+
 /* store_send_capped without a bound. */
 enum store_rc store_send(struct db *db, const char *peer_id, const char *type,
                          const char *data, int64_t now, long long *seq);

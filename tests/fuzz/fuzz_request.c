@@ -443,7 +443,13 @@ static void check_error(int status, json_t *o, const char *head, size_t hlen)
 {
     const char *code = json_string_value(json_object_get(o, "error"));
     const char *message = json_string_value(json_object_get(o, "message"));
-    if (json_object_size(o) != 2 || !code || !message || !*message)
+    /* (a 400 about one element of a send batch also names its index) */
+    json_t *index = json_object_get(o, "index");
+    size_t keys = 2 + (index != NULL);
+    if (index && (status != 400 || !json_is_integer(index) || json_integer_value(index) < 0
+                  || json_integer_value(index) >= 64))
+        fail("status %d: an index that is no element of a batch", status);
+    if (json_object_size(o) != keys || !code || !message || !*message)
         fail("status %d: the body is not {\"error\",\"message\"}", status);
     for (int i = 0; i < h.ncodes; i++) {
         const struct doc_code *d = &h.codes[i];
@@ -505,19 +511,40 @@ static void model_add(long long seq, const char *type, json_t *data, const char 
     snprintf(m->from, sizeof m->from, "%s", from ? from : "");
 }
 
-/* A 202: remember what was sent, as the request said it. */
+/* One seq of a 202: it grows over the whole run. */
+static long long next_seq(json_t *seq)
+{
+    if (!json_is_integer(seq) || json_integer_value(seq) < 1) fail("send: 202 without a seq");
+    if (json_integer_value(seq) <= last_send_seq)
+        fail("send: seq %lld after %lld", (long long)json_integer_value(seq), last_send_seq);
+    return last_send_seq = json_integer_value(seq);
+}
+
+/* Remember one message sent as seq, as the request said it. */
+static void remember(const struct request *r, long long seq, json_t *m)
+{
+    const char *type = json_string_value(json_object_get(m, "type"));
+    if (!json_is_object(m) || !validate_type(type)) fail("send: 202 for a message the validators refuse");
+    json_t *data = json_object_get(m, "data");
+    model_add(seq, type, data ? json_incref(data) : json_null(), peer_of(r->authorization));
+}
+
+/* A 202: {"seq"} for one message, {"seqs":[...]} for a batch, each
+ * remembered as the request said it. */
 static void check_send(const struct request *r, json_t *o)
 {
-    json_t *seq = json_object_get(o, "seq");
-    if (json_object_size(o) != 1 || !json_is_integer(seq) || json_integer_value(seq) < 1)
-        fail("send: 202 without a seq");
-    if (json_integer_value(seq) <= last_send_seq) fail("send: seq %lld after %lld", (long long)json_integer_value(seq), last_send_seq);
-    last_send_seq = json_integer_value(seq);
     json_t *body = validate_json_object(r->body.data, r->body.len);
-    const char *type = json_string_value(json_object_get(body, "type"));
-    if (!body || !validate_type(type)) fail("send: 202 for a body the validators refuse");
-    json_t *data = json_object_get(body, "data");
-    model_add(json_integer_value(seq), type, data ? json_incref(data) : json_null(), peer_of(r->authorization));
+    json_t *list = json_object_get(body, "messages"), *seqs = json_object_get(o, "seqs");
+    if (!body) fail("send: 202 for a body that is no JSON object");
+    if (json_object_size(o) != 1) fail("send: 202 with more than its seq(s)");
+    if (!list) {
+        remember(r, next_seq(json_object_get(o, "seq")), body);
+    } else {
+        size_t n = json_array_size(list);
+        if (!json_is_array(seqs) || json_array_size(seqs) != n || n < 1 || n > 64)
+            fail("send: a batch of %zu answered with %zu seqs", n, json_array_size(seqs));
+        for (size_t i = 0; i < n; i++) remember(r, next_seq(json_array_get(seqs, i)), json_array_get(list, i));
+    }
     json_decref(body);
 }
 
