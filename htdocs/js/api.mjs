@@ -59,6 +59,8 @@ export function createApi({ base = '', fetchFn = (...a) => fetch(...a), sendBeac
     request,
     join: (pin) => request('POST', '/api/join', { body: { pin } }),
     send: (token, type, data) => request('POST', '/api/send', { token, body: { type, data } }),
+    /** Several messages ([{type, data}]) in one request, stored together (docs/api.md). */
+    sendBatch: (token, messages) => request('POST', '/api/send', { token, body: { messages } }),
     /** Held by the server up to its poll timeout: the caller aborts via signal. */
     poll: (token, after, signal) =>
       request('GET', `/api/poll?after=${after}`, { token, signal, timeout: 0 }).then((r) =>

@@ -184,7 +184,10 @@ function startSession(state, ctx) {
   });
   refs.dedupe = createDeduper();
   refs.sender = createSender({
-    send: (type, data) => { env.log('send', type, data.n); return api.send(token, type, data); },
+    send: (batch) => {
+      env.log('send', batch.map((m) => `${m.type} ${m.data.n}`).join(', '));
+      return api.sendBatch(token, batch);
+    },
     onLost: lost,
     onDropped: (m, e) => env.log('dropped', m.type, e.code),
     timers: env.timers,

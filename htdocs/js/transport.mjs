@@ -106,46 +106,66 @@ export function createPoller({ poll, onMessages, onLost, onError = () => {}, tim
 }
 
 /**
- * The sender: messages go out one at a time, in the order pushed, so the
- * other side sees an offer before its candidates. Each message's data object
- * gets n, a counter the receiver uses to drop a duplicate (a retry whose first
- * try did arrive). Transient failures are retried; a 4xx that retrying cannot
- * fix (409 no_peer: nobody to tell) drops that message.
+ * The sender: what is queued goes out together, one request at a time, in
+ * the order pushed, so the other side sees an offer before its candidates.
+ * send(messages) posts a batch ([{type, data}], at most `max`); a message
+ * pushed while one is in flight waits for the next, and the first push after
+ * a quiet spell waits `linger` ms for the candidates that trickle right after
+ * it. Each message's data gets n, a counter the receiver uses to drop a
+ * duplicate (a retried batch whose first try did arrive). Transient failures
+ * retry the same batch; a 4xx that retrying cannot fix (409 no_peer: nobody
+ * to tell) drops it.
  */
 export function createSender({ send, onLost, onDropped = () => {}, timers = globalThis,
-  random = Math.random, base = 500, cap = 5000 }) {
+  random = Math.random, base = 500, cap = 5000, linger = 25, max = 32, maxBytes = 48 * 1024 }) {
   const queue = [];
   let n = 0;
   let busy = false;
   let stopped = false;
   let failures = 0;
+  let era = 0; // clear() starts a new one: a batch of an older era is not sent again
   const sleeper = makeSleeper(timers);
 
-  async function pump() {
-    busy = true;
-    while (queue.length && !stopped) {
-      const m = queue[0];
+  /** One batch until it is sent, dropped or outdated. */
+  async function deliver(batch, mine) {
+    for (;;) {
       try {
-        await send(m.type, m.data);
+        await send(batch);
         failures = 0;
-        if (queue[0] === m) queue.shift();
+        return;
       } catch (e) {
-        if (stopped) break;
+        if (stopped || mine !== era) return;
         if (e && e.status === 401) {
           stopped = true;
           queue.length = 0;
           onLost(e);
-          break;
+          return;
         }
         if (!transient(e)) {
-          if (queue[0] === m) queue.shift();
-          onDropped(m, e);
-          continue;
+          batch.forEach((m) => onDropped(m, e));
+          return;
         }
         failures++;
         await sleeper.sleep(backoff(failures, random, base, cap));
+        if (stopped || mine !== era) return;
       }
     }
+  }
+
+  /** The next batch: up to max messages and maxBytes of JSON (the server takes 64 and 64 KiB). */
+  function take() {
+    let k = 0;
+    for (let size = 0; k < queue.length && k < max; k++) {
+      size += JSON.stringify(queue[k]).length;
+      if (k > 0 && size > maxBytes) break;
+    }
+    return queue.splice(0, k);
+  }
+
+  async function pump() {
+    busy = true;
+    await sleeper.sleep(linger);
+    while (queue.length && !stopped) await deliver(take(), era);
     busy = false;
   }
 
@@ -156,7 +176,7 @@ export function createSender({ send, onLost, onDropped = () => {}, timers = glob
       if (!busy) pump();
     },
     /** Forget what has not gone out yet (it was for a connection now closed). */
-    clear() { queue.length = 0; },
+    clear() { queue.length = 0; era++; },
     stop() { stopped = true; queue.length = 0; sleeper.wake(); },
     kick() { sleeper.wake(); },
     get pending() { return queue.length; },

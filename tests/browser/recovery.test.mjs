@@ -54,8 +54,10 @@ test('polls blocked for 10 s on one side: signaling recovers and nothing is lost
   const received = []; // what A's polls delivered: [seq, type]
   const watchSends = (page) => page.on('response', async (res) => {
     if (!res.url().includes('/api/send') || res.status() !== 202) return;
-    const { type } = JSON.parse(res.request().postData());
-    sent.push([(await res.json()).seq, type]);
+    // (a batch: {"messages":[...]} answered {"seqs":[...]}, one seq each)
+    const { messages } = JSON.parse(res.request().postData());
+    const { seqs } = await res.json();
+    messages.forEach((m, i) => sent.push([seqs[i], m.type]));
   });
   const watchPolls = (page) => page.on('response', async (res) => {
     if (!res.url().includes('/api/poll') || res.status() !== 200) return;

@@ -47,6 +47,16 @@ test('send, poll, turn and leave carry the bearer token', async () => {
   for (const c of f.calls) assert.equal(c.headers.Authorization, 'Bearer tok');
 });
 
+test('sendBatch posts the messages as one {"messages":[...]} body with the bearer token', async () => {
+  const f = fakeFetch(() => ({ status: 202, body: { seqs: [5, 6] } }));
+  const api = createApi({ fetchFn: f.fetchFn });
+  const batch = [{ type: 'description', data: { n: 1 } }, { type: 'candidate', data: { n: 2 } }];
+  assert.deepEqual(await api.sendBatch('tok', batch), { seqs: [5, 6] });
+  assert.equal(f.calls[0].url, '/api/send');
+  assert.equal(f.calls[0].body, JSON.stringify({ messages: batch }));
+  assert.equal(f.calls[0].headers.Authorization, 'Bearer tok');
+});
+
 test('an error answer becomes ApiError with status, code and message', async () => {
   const f = fakeFetch({ status: 409, body: { error: 'room_full', message: 'Two people are already in the call.' } });
   const api = createApi({ fetchFn: f.fetchFn });

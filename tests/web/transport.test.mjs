@@ -210,75 +210,116 @@ test('poller: onMessages may stop the poller (a hang-up message)', async () => {
   assert.equal(h.calls.length, 1);
 });
 
-/** A fake /api/send: each call waits for the test to answer it. */
+/** A fake /api/send: each call (a batch) waits for the test to answer it. */
 function sendHarness() {
   const calls = [];
   let outstanding = 0;
   let max = 0;
-  const send = (type, data) => {
+  const send = (batch) => {
     outstanding++;
     max = Math.max(max, outstanding);
     const d = deferred();
     d.promise.then(() => outstanding--, () => outstanding--);
-    calls.push({ type, data, ...d });
+    calls.push({ batch, types: batch.map((m) => m.type), ns: batch.map((m) => m.data.n), ...d });
     return d.promise;
   };
   return { calls, send, get max() { return max; } };
 }
 
-test('sender: one message at a time, in order, each with a growing n', async () => {
+const LINGER = 25;
+
+test('sender: what is pushed together goes out in one request after a short linger, each with a growing n', async () => {
   const h = sendHarness();
-  const s = createSender({ send: h.send, onLost: () => {}, timers: fakeTimers() });
+  const timers = fakeTimers();
+  const s = createSender({ send: h.send, onLost: () => {}, timers });
   s.push('description', { sdp: 'o' });
   s.push('candidate', { candidate: { candidate: 'c1' } });
+  await timers.advance(LINGER - 1);
+  assert.equal(h.calls.length, 0, 'it waits for the candidates that trickle right after');
   s.push('candidate', { candidate: { candidate: 'c2' } });
-  await settle();
+  await timers.advance(1);
   assert.equal(h.calls.length, 1);
-  assert.deepEqual(h.calls[0].data, { sdp: 'o', n: 1 });
-  h.calls[0].resolve({ seq: 10 });
+  assert.deepEqual(h.calls[0].types, ['description', 'candidate', 'candidate']);
+  assert.deepEqual(h.calls[0].batch[0].data, { sdp: 'o', n: 1 });
+  assert.deepEqual(h.calls[0].ns, [1, 2, 3]);
+  h.calls[0].resolve({ seqs: [10, 11, 12] });
   await settle();
-  h.calls[1].resolve({ seq: 11 });
-  await settle();
-  h.calls[2].resolve({ seq: 12 });
-  await settle();
-  assert.deepEqual(h.calls.map((c) => [c.type, c.data.n]), [['description', 1], ['candidate', 2], ['candidate', 3]]);
-  assert.equal(h.max, 1);
   assert.equal(s.pending, 0);
 });
 
-test('sender: a transient failure is retried before anything later goes out', async () => {
+test('sender: one request at a time; what is pushed meanwhile goes in the next, in order', async () => {
+  const h = sendHarness();
+  const timers = fakeTimers();
+  const s = createSender({ send: h.send, onLost: () => {}, timers });
+  s.push('a');
+  await timers.advance(LINGER);
+  s.push('b');
+  s.push('c');
+  await timers.advance(1000);
+  assert.equal(h.calls.length, 1, 'nothing more while the first is in flight');
+  h.calls[0].resolve({});
+  await settle();
+  assert.deepEqual(h.calls.map((c) => c.types), [['a'], ['b', 'c']]);
+  assert.equal(h.max, 1);
+});
+
+test('sender: a batch holds at most max messages and maxBytes of JSON', async () => {
+  const h = sendHarness();
+  const timers = fakeTimers();
+  const s = createSender({ send: h.send, onLost: () => {}, timers, max: 3, maxBytes: 200 });
+  for (const t of ['a', 'b', 'c', 'd']) s.push(t);
+  await timers.advance(LINGER);
+  assert.deepEqual(h.calls[0].types, ['a', 'b', 'c']);
+  h.calls[0].resolve({});
+  await settle();
+  assert.deepEqual(h.calls[1].types, ['d']);
+  h.calls[1].resolve({});
+  await settle();
+  s.push('big', { sdp: 'x'.repeat(150) });
+  s.push('small');
+  await timers.advance(LINGER);
+  assert.deepEqual(h.calls[2].types, ['big'], 'the second would pass maxBytes');
+  h.calls[2].resolve({});
+  await settle();
+  assert.deepEqual(h.calls[3].types, ['small']);
+});
+
+test('sender: a transient failure retries the same batch, same n, before anything later goes out', async () => {
   const h = sendHarness();
   const timers = fakeTimers();
   const s = createSender({ send: h.send, onLost: () => {}, timers, random: () => 1 });
   s.push('a');
   s.push('b');
-  await settle();
+  await timers.advance(LINGER);
+  s.push('c');
   h.calls[0].reject(netErr());
   await settle();
   assert.equal(h.calls.length, 1);
   await timers.advance(500);
   assert.equal(h.calls.length, 2);
-  assert.equal(h.calls[1].type, 'a');
-  assert.equal(h.calls[1].data.n, 1, 'the retry keeps its n, so a duplicate can be recognised');
+  assert.deepEqual(h.calls[1].types, ['a', 'b']);
+  assert.deepEqual(h.calls[1].ns, [1, 2], 'the retry keeps its n, so a duplicate can be recognised');
   h.calls[1].resolve({});
   await settle();
-  assert.equal(h.calls[2].type, 'b');
+  assert.deepEqual(h.calls[2].types, ['c']);
   h.calls[2].resolve({});
   await settle();
   assert.equal(s.pending, 0);
 });
 
-test('sender: 409 no_peer drops that message and goes on', async () => {
+test('sender: 409 no_peer drops that batch and goes on', async () => {
   const h = sendHarness();
   const dropped = [];
-  const s = createSender({ send: h.send, onLost: () => {}, onDropped: (m, e) => dropped.push([m.type, e.code]), timers: fakeTimers() });
+  const timers = fakeTimers();
+  const s = createSender({ send: h.send, onLost: () => {}, onDropped: (m, e) => dropped.push([m.type, e.code]), timers });
   s.push('a');
   s.push('b');
-  await settle();
+  await timers.advance(LINGER);
+  s.push('c');
   h.calls[0].reject(new ApiError(409, 'no_peer'));
   await settle();
-  assert.deepEqual(dropped, [['a', 'no_peer']]);
-  assert.equal(h.calls[1].type, 'b');
+  assert.deepEqual(dropped, [['a', 'no_peer'], ['b', 'no_peer']]);
+  assert.deepEqual(h.calls[1].types, ['c']);
 });
 
 test('sender: a 401 is reported once; nothing more is sent', async () => {
@@ -288,7 +329,7 @@ test('sender: a 401 is reported once; nothing more is sent', async () => {
   const s = createSender({ send: h.send, onLost: () => lost++, timers });
   s.push('a');
   s.push('b');
-  await settle();
+  await timers.advance(LINGER);
   h.calls[0].reject(new ApiError(401, 'unauthorized'));
   await settle();
   s.push('c');
@@ -297,17 +338,18 @@ test('sender: a 401 is reported once; nothing more is sent', async () => {
   assert.equal(h.calls.length, 1);
 });
 
-test('sender: clear() while a message is in flight keeps messages pushed after it', async () => {
+test('sender: clear() forgets the queue and an in-flight batch that fails; messages pushed after it go out', async () => {
   const h = sendHarness();
-  const s = createSender({ send: h.send, onLost: () => {}, timers: fakeTimers() });
+  const timers = fakeTimers();
+  const s = createSender({ send: h.send, onLost: () => {}, timers, random: () => 1 });
   s.push('old1');
+  await timers.advance(LINGER);
   s.push('old2');
-  await settle();
   s.clear();
   s.push('new');
-  h.calls[0].resolve({});
-  await settle();
-  assert.deepEqual(h.calls.map((c) => c.type), ['old1', 'new']);
+  h.calls[0].reject(netErr()); // the old connection's batch is not tried again
+  await timers.advance(5000);
+  assert.deepEqual(h.calls.map((c) => c.types), [['old1'], ['new']]);
 });
 
 test('sender: stop() ends a retry wait and drops the queue', async () => {
@@ -315,7 +357,7 @@ test('sender: stop() ends a retry wait and drops the queue', async () => {
   const timers = fakeTimers();
   const s = createSender({ send: h.send, onLost: () => {}, timers });
   s.push('a');
-  await settle();
+  await timers.advance(LINGER);
   h.calls[0].reject(netErr());
   await settle();
   s.stop();
