@@ -1,7 +1,9 @@
 // Relayed calls in real Chromium through coturn beside the real server
 // (scripts/serve.sh with TURN=1, on loopback ports of its own): with
 // FORCE_RELAY both pages connect through the relay and video flows; a page
-// given only TURN over TCP, or only TURN over TLS, connects too.
+// given only TURN over TCP, or only TURN over TLS, connects too, and so do
+// two pages that reach the page, the API and TURN over TLS on one port
+// (ONE_PORT=1: HAProxy in front, haproxy.cfg).
 //
 // Everything is on 127.0.0.1: the browsers reach coturn there, and coturn
 // relays between its own relay addresses there, which the local-run addition
@@ -25,7 +27,7 @@ import {
   T, CHROMIUM_ARGS, startServer, launchBrowser, openPage, connectedPair, waitRemoteVideoPlaying, withPages, testPin,
 } from './harness.mjs';
 import { alive, waitFor } from '../integration/harness.mjs';
-import { coturnPid, turnPorts } from '../turn/harness.mjs';
+import { coturnPid, freeLowPort, turnPorts } from '../turn/harness.mjs';
 
 const TEST_MS = 150000;
 let browser;
@@ -70,10 +72,12 @@ function selectedPair(page) {
 
 /**
  * A server with coturn; `urls` (a function of the TURN ports) replaces the
- * TURN URLs when given, with no STUN. stop() also checks coturn is gone.
+ * TURN URLs when given, with no STUN; `env` (an async function of the TURN
+ * ports) adds serve.sh variables. stop() also checks coturn is gone.
  */
-async function startRelayServer(urls, more = {}) {
-  const ports = await turnPorts();
+async function startRelayServer(urls, more = {}, env = async () => ({})) {
+  const turn = await turnPorts();
+  const ports = { ...turn, ...await env(turn) };
   const settings = { POLL_TIMEOUT: 5, PEER_GRACE: 30, JOIN_LIMIT: 1000, FORCE_RELAY: 1, ...more };
   if (urls) Object.assign(settings, { TURN_URLS: urls(ports), STUN_URLS: '' });
   const srv = await startServer(settings, { TURN: '1', ...ports });
@@ -97,7 +101,7 @@ async function startRelayServer(urls, more = {}) {
 /** Both pages connected, video both ways, and every path relayed over `protocol`. */
 async function relayedCall(srv, pages, protocol, inBrowser = browser, init = keepPeerConnections) {
   const opts = { pages, a: { init }, b: { init } };
-  const { a, b } = await connectedPair(inBrowser, srv.base, opts);
+  const { a, b } = await connectedPair(inBrowser, srv.pageBase || srv.base, opts);
   await Promise.all([waitRemoteVideoPlaying(a, 1), waitRemoteVideoPlaying(b, 1)]);
   for (const p of [a, b]) {
     await p.waitForSelector('#status[data-path]', { state: 'attached', timeout: T.call });
@@ -152,6 +156,42 @@ test('only TURN over TLS: the call connects, relayed over TLS, once the browser 
       args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(join(srv.state, 'turn-cert.pem'))}`],
     });
     await withPages((pages) => relayedCall(srv, pages, 'tls', trusting));
+  } catch (e) {
+    e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
+    throw e;
+  } finally {
+    if (trusting) await trusting.close();
+    await srv.stop();
+  }
+});
+
+test('ONE_PORT=1: page, API and TURN over TLS on one port: the call connects, relayed over TLS through the router', { timeout: TEST_MS }, async () => {
+  let https;
+  let proxy;
+  const srv = await startRelayServer((p) => `turns:127.0.0.1:${p.HTTPS_PORT}?transport=tcp`, {}, async (turn) => {
+    const taken = new Set([turn.TURN_PORT, turn.TURN_TLS_PORT]);
+    for (https = await freeLowPort(); taken.has(String(https));) https = await freeLowPort();
+    taken.add(String(https));
+    for (proxy = await freeLowPort(); taken.has(String(proxy));) proxy = await freeLowPort();
+    return { ONE_PORT: '1', HTTPS_PORT: String(https), TURN_PROXY_PORT: String(proxy) };
+  });
+  // the page too comes through the router (ALPN h2, http/1.1: to lighttpd)
+  srv.pageBase = `https://127.0.0.1:${https}`;
+  let trusting;
+  try {
+    const conf = readFileSync(join(srv.state, 'turnserver.conf'), 'utf8');
+    assert.match(conf, new RegExp(`^tcp-proxy-port=${proxy}$`, 'm'), 'coturn takes TURN from the router only');
+    trusting = await chromium.launch({
+      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+      headless: true,
+      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(join(srv.state, 'https-cert.pem'))}`],
+    });
+    await withPages(async (pages) => {
+      const { a, b } = await relayedCall(srv, pages, 'tls', trusting);
+      for (const p of [a, b]) {
+        assert.equal((await selectedPair(p)).url, `turns:127.0.0.1:${https}?transport=tcp`, p.name);
+      }
+    });
   } catch (e) {
     e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
     throw e;
