@@ -124,6 +124,7 @@ run: check-deps build/tuturu-api
 bench: check-deps build/tuturu-api
 	TURN=0 bench/run
 	bench/floor
+	node bench/setup.mjs
 
 install: build/tuturu-api
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/tuturu

@@ -66,7 +66,7 @@ async function waitHealthy(base, child, output, ms) {
 export async function startServer(settings = {}, extraEnv = {}) {
   const state = mkdtempSync(join(tmpdir(), 'tuturu-web-'));
   const port = await freePort();
-  const env = { ...process.env, ...extraEnv, TUTURU_STATE: state, PORT: String(port), TUTURU_BIN: binary(), HTDOCS: join(TOP, 'htdocs') };
+  const env = { ...process.env, ...extraEnv, TUTURU_STATE: state, PORT: String(port), TUTURU_BIN: binary(), HTDOCS: extraEnv.HTDOCS || join(TOP, 'htdocs') };
   for (const [k, v] of Object.entries(settings)) env[`TUTURU_${k}`] = String(v);
   const child = spawn(join(TOP, 'scripts/serve.sh'), [], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
