@@ -36,7 +36,11 @@ export function scratch() {
   return { dir, src, home, prefix: path.join(dir, 'prefix') };
 }
 
-/** Free ports for one install: web, https, TURN, TURN over TLS, relay range (and no connection cap). */
+/**
+ * Free ports for one install: web, https, TURN, TURN over TLS, coturn's
+ * PROXY-protocol port behind the one-port router, relay range (and no
+ * connection cap).
+ */
 export async function ports() {
   const used = new Set();
   const one = async () => {
@@ -48,9 +52,13 @@ export async function ports() {
   const web = await one();
   const https = await one();
   const t = await turnPorts();
+  used.add(Number(t.TURN_PORT));
+  used.add(Number(t.TURN_TLS_PORT));
+  const proxy = await one();
   return {
-    web, https, turn: Number(t.TURN_PORT), tls: Number(t.TURN_TLS_PORT),
+    web, https, turn: Number(t.TURN_PORT), tls: Number(t.TURN_TLS_PORT), proxy,
     args: ['--port', web, '--https-port', https, '--turn-port', t.TURN_PORT, '--turn-tls-port', t.TURN_TLS_PORT,
+      '--turn-proxy-port', proxy,
       '--turn-port-range', `${t.TURN_MIN_PORT}-${t.TURN_MAX_PORT}`,
       // No per-address connection cap: as root it would load an nftables
       // table into this machine's own network namespace (tests/systemd tests
@@ -140,7 +148,8 @@ export function httpsRequest(port, method, urlPath, { ca, servername, body } = {
  * what"): its directories and the log files the servers reopen as it.
  */
 export const USER_DIRS = ['var/db', 'var/run', 'var/cache'];
-export const USER_FILES = ['var/log/lighttpd-error.log', 'var/log/turnserver.log', 'var/log/turnserver-stderr.log'];
+export const USER_FILES = ['var/log/lighttpd-error.log', 'var/log/turnserver.log', 'var/log/turnserver-stderr.log',
+  'var/log/haproxy.log'];
 
 /** Every file and directory under prefix but the service user's (absolute). */
 export function rootsPaths(prefix) {
