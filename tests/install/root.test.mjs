@@ -112,13 +112,13 @@ describe('install.sh as root', { skip: !IS_ROOT && 'needs root', timeout: 4 * IN
     assert.ok(urls.includes(`turns:${DOMAIN}:${p.https}?transport=tcp`), urls.join(' '));
     // The router presents the same certificate to TURN (no ALPN) on the
     // https port, and relays an Allocate to coturn; coturn's own TLS port is off.
-    const c = await connect({ port: p.https, transport: 'tls', tlsOptions: tlsOpts, timeoutMs: 10000 });
+    const client = await connect({ port: p.https, transport: 'tls', tlsOptions: tlsOpts, timeoutMs: 10000 });
     try {
       const t = turnEntry(join.json.ice_servers);
-      const a = await c.allocate({ username: t.username, password: t.credential });
+      const a = await client.allocate({ username: t.username, password: t.credential });
       assert.ok(a.ok, `Allocate over TLS on ${p.https}: ${a.code} ${a.reason}`);
     } finally {
-      c.close();
+      client.close();
     }
     await assert.rejects(new Promise((resolve, reject) => {
       const sock = tls.connect({ host: '127.0.0.1', port: p.tls, ...tlsOpts }, () => { sock.destroy(); resolve(); });

@@ -1,5 +1,5 @@
 # tests/systemd/domain.sh, sourced by tests/systemd/run (its inside, check,
-# expect, boot, halt, fresh_disk, main_pid): ./install.sh --domain D --email E
+# expect, boot, halt, fresh_disk): ./install.sh --domain D --email E
 # on a second fresh machine, with the certificate from a test ACME server
 # (Debian's pebble, Let's Encrypt's test CA, run inside the container on its
 # loopback). Ports 80 and 443; the page, the API and TURN over TLS share 443
@@ -12,6 +12,7 @@
 
 D=call.tuturu.test
 ACME=https://127.0.0.1:14000/dir
+main_pid() { inside systemctl show -p MainPID --value "$1"; }
 halt
 fresh_disk
 if boot && nsenter -t "$sd" -n sh -c 'ip link add v0 type veth peer name v1 && ip addr add 192.0.2.10/32 dev v0 &&
