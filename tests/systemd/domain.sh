@@ -13,6 +13,8 @@
 D=call.tuturu.test
 ACME=https://127.0.0.1:14000/dir
 main_pid() { inside systemctl show -p MainPID --value "$1"; }
+# (the first machine's journal, before its disk goes)
+[ -z "$sd" ] || inside journalctl --no-pager > "$out/journal1.log" 2>&1
 halt
 fresh_disk
 if boot && nsenter -t "$sd" -n sh -c 'ip link add v0 type veth peer name v1 && ip addr add 192.0.2.10/32 dev v0 &&
