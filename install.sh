@@ -3,7 +3,8 @@
 # running service, or into a directory of yours on a shared host.
 #
 #   ./install.sh                          as root: local mode, under /opt/tuturu
-#   ./install.sh --domain D --email E     as root: https://D/ with Let's Encrypt
+#   ./install.sh --domain D --email E     as root: https://D/ with Let's Encrypt,
+#                                         page and TURN over TLS on D:443
 #   ./install.sh --prefix DIR             without root: everything under DIR
 #   ./install.sh --uninstall [--prefix DIR]
 # docs/install.md has every option; ./install.sh --help lists them.
@@ -20,7 +21,9 @@ usage() {
     cat <<'EOF'
 usage: ./install.sh [options]
   --domain D         serve https://D/ (needs ports 80 and 443, a DNS record for D,
-                     and --email E for Let's Encrypt or --cert F --key F)
+                     and --email E for Let's Encrypt or --cert F --key F); the
+                     page, the API and TURN over TLS share D:443 (the one-port
+                     router, HAProxy; --no-one-port: TURN over TLS on --turn-tls-port)
   --email E          Let's Encrypt account e-mail (certbot, renewed automatically)
   --acme-server URL  another ACME directory than Let's Encrypt's (e.g. its staging one)
   --cert F --key F   an existing certificate (PEM, full chain) and its key
@@ -28,10 +31,14 @@ usage: ./install.sh [options]
                      root this is the only way, and nothing outside DIR changes
   --port P           plain HTTP port (default 8080; 80 with --domain)
   --https-port P     HTTPS port (default 8443 self-signed; 443 with --domain)
+  --one-port         local mode: TURN over TLS on the https port too (HAProxy)
+  --no-one-port      with --domain: coturn serves TURN over TLS on --turn-tls-port
   --external-ip IP   the public IPv4 address, when this machine is behind NAT
   --force-relay      every call goes through the TURN relay
   --turn-port P      TURN over UDP/TCP (default 3478)
-  --turn-tls-port P  TURN over TLS (default 5349)
+  --turn-tls-port P  TURN over TLS without the one-port router (default 5349)
+  --turn-proxy-port P  with the router: coturn takes its connections there,
+                     on this machine only (default 3479; keep it closed outside)
   --turn-port-range A-B  relay ports (default 49152-65535)
   --turn-allowed-peers LIST  peers the relay may reach past its deny list (LAN,
                      lab): IPv4 addresses, A-B ranges, CIDR blocks, comma-separated
@@ -48,7 +55,7 @@ EOF
 
 opt_domain='' opt_email='' opt_acme_server='' opt_cert='' opt_key='' opt_port='' opt_https_port=''
 opt_external_ip='' opt_force_relay=0 opt_turn=1 opt_turn_port=3478
-opt_turn_tls_port=5349 opt_turn_range=49152-65535 opt_turn_allowed_peers='' opt_conn_limit=300 conn_given=0
+opt_turn_tls_port=5349 opt_turn_proxy_port=3479 opt_one_port='' opt_turn_range=49152-65535 opt_turn_allowed_peers='' opt_conn_limit=300 conn_given=0
 prefix='' uninstall=0 nopts=0
 
 need() { [ $# -ge 2 ] && [ -n "$2" ] || { usage >&2; die "$1 needs a value"; }; }
@@ -70,6 +77,9 @@ while [ $# -gt 0 ]; do
         --no-turn) opt_turn=0 ;;
         --turn-port) need "$@"; opt_turn_port=$2; shift ;;
         --turn-tls-port) need "$@"; opt_turn_tls_port=$2; shift ;;
+        --turn-proxy-port) need "$@"; opt_turn_proxy_port=$2; shift ;;
+        --one-port) [ "$opt_one_port" != 0 ] || die "--one-port and --no-one-port contradict each other"; opt_one_port=1 ;;
+        --no-one-port) [ "$opt_one_port" != 1 ] || die "--one-port and --no-one-port contradict each other"; opt_one_port=0 ;;
         --turn-port-range) need "$@"; opt_turn_range=$2; shift ;;
         --turn-allowed-peers) need "$@"; opt_turn_allowed_peers=$2; shift ;;
         --conn-limit) need "$@"; opt_conn_limit=$2 conn_given=1; shift ;;
@@ -131,14 +141,26 @@ if [ -n "$opt_domain" ]; then
 else
     web_port=${opt_port:-8080} https_port=${opt_https_port:-8443}
 fi
-for p in "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port"; do
+# The one-port router (HAProxy, haproxy.cfg): by default with --domain, on
+# request (--one-port) in local mode. It shares the https port with TURN over
+# TLS, so it needs TURN.
+[ "$opt_one_port" != 1 ] || [ "$opt_turn" = 1 ] ||
+    die "--one-port shares the https port with TURN over TLS: it cannot go with --no-turn"
+if [ -z "$opt_one_port" ]; then
+    opt_one_port=0
+    [ -z "$opt_domain" ] || [ "$opt_turn" = 0 ] || opt_one_port=1
+fi
+# (coturn's own TLS port is off behind the router, its PROXY port is on)
+turn_tcp2=$opt_turn_tls_port
+[ "$opt_one_port" = 0 ] || turn_tcp2=$opt_turn_proxy_port
+for p in "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port" "$opt_turn_proxy_port"; do
     number port "$p"
     [ "$p" -ge 1 ] && [ "$p" -le 65535 ] || die "ports are 1-65535, got $p"
     [ $root = 1 ] || [ "$p" -ge 1024 ] ||
         die "port $p needs root; without root use ports from 1024 (--port 8080 --https-port 8443)"
 done
-dup=$(printf '%s\n' "$web_port" "$https_port" "$opt_turn_port" "$opt_turn_tls_port" | sort | uniq -d)
-[ -z "$dup" ] || die "port $dup is given twice: --port, --https-port, --turn-port and --turn-tls-port must all differ"
+dup=$(printf '%s\n' "$web_port" "$https_port" "$opt_turn_port" "$turn_tcp2" | sort | uniq -d)
+[ -z "$dup" ] || die "port $dup is given twice: --port, --https-port, --turn-port and --turn-tls-port (--turn-proxy-port with the one-port router) must all differ"
 turn_min=${opt_turn_range%-*} turn_max=${opt_turn_range#*-}
 number --turn-port-range "$turn_min"; number --turn-port-range "$turn_max"
 [ "$turn_min" -ge 1024 ] && [ "$turn_min" -le "$turn_max" ] && [ "$turn_max" -le 65535 ] ||
@@ -201,6 +223,7 @@ run() { "$@" >> "$log" 2>&1; }
 
 mode=local
 [ -z "$opt_domain" ] || mode="https://$opt_domain"
+[ "$opt_one_port" = 0 ] || mode="$mode, one port"
 [ $root = 1 ] || mode="$mode, no root"
 echo "tuturu install ($mode) into $prefix"
 [ $reused = 0 ] || echo "(the options of the last install, from $conf)"

@@ -1,9 +1,10 @@
 // acme.test.mjs: install.sh --domain D --email E, the Let's Encrypt path,
 // against pebble (Let's Encrypt's test CA, Debian's package) on loopback:
 // certbot proves the domain through tuturu's own lighttpd (webroot), tuturu
-// serves the certificate on https and coturn's TLS port, and a renewal
-// (certbot renew, as its timer would) reaches both through the deploy hook:
-// lighttpd restarts, coturn reloads without cutting relayed calls.
+// serves the certificate on https to pages (lighttpd) and to TURN over TLS
+// (the one-port router, HAProxy), and a renewal (certbot renew, as its
+// timer would) reaches both through the deploy hook: lighttpd and HAProxy
+// restart, coturn reloads without cutting relayed calls.
 // It all runs in a private mount namespace whose /etc/hosts points the domain
 // here and whose /etc/letsencrypt is a scratch directory: this machine's own
 // configuration is not touched.
@@ -14,7 +15,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
-import { alive, waitFor } from '../integration/harness.mjs';
+import { alive } from '../integration/harness.mjs';
 import { freeLowPort } from '../turn/harness.mjs';
 import { INSTALL_MS, IS_ROOT, install, ports, removeScratch, runAs, scratch } from './harness.mjs';
 
@@ -44,10 +45,14 @@ rc=$?
 exit $rc
 `;
 
-/** The serial number of the certificate a TLS port presents for DOMAIN. */
-function servedSerial(port) {
+/**
+ * The serial number of the certificate a TLS port presents for DOMAIN, to a
+ * client offering ALPN alpn (a page: lighttpd behind the router) or none
+ * (TURN: the router's own TLS).
+ */
+function servedSerial(port, alpn) {
   return new Promise((resolve, reject) => {
-    const sock = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, rejectUnauthorized: false }, () => {
+    const sock = tls.connect({ host: '127.0.0.1', port, servername: DOMAIN, rejectUnauthorized: false, ALPNProtocols: alpn }, () => {
       const cert = sock.getPeerCertificate();
       sock.destroy();
       resolve({ serial: cert.serialNumber.toUpperCase(), issuer: cert.issuer.CN, subject: cert.subjectaltname });
@@ -110,7 +115,7 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     fs.rmSync(path.join(s.dir, 'letsencrypt/accounts'), { recursive: true, force: true });
   });
 
-  it('gets a certificate through its own lighttpd, serves it, and renewals reach lighttpd and coturn', async () => {
+  it('gets a certificate through its own lighttpd, serves it, and renewals reach lighttpd, HAProxy and coturn', async () => {
     const serial = (f) => `openssl x509 -noout -serial -in ${s.prefix}/var/certs/fullchain.pem | cut -d= -f2 > ${s.dir}/${f}`;
     const script = [
       `./install.sh --prefix ${s.prefix} --domain ${DOMAIN} --email admin@tuturu.test --acme-server ${acme} ${p.args.join(' ')}`,
@@ -130,12 +135,14 @@ describe('install.sh --domain --email (Let\'s Encrypt, here pebble)', { skip: !I
     const first = fs.readFileSync(path.join(s.dir, 'serial.first'), 'utf8').trim();
     const renewed = fs.readFileSync(path.join(s.dir, 'serial.renewed'), 'utf8').trim();
     assert.notEqual(renewed, first, 'certbot renew made a new certificate');
-    const web = await servedSerial(p.https);
+    const web = await servedSerial(p.https, ['http/1.1']);
     assert.match(web.issuer, /Pebble/);
     assert.match(web.subject, new RegExp(`DNS:${DOMAIN}`));
     assert.equal(web.serial, renewed, 'lighttpd serves the renewed certificate');
-    // coturn reloads on SIGUSR2 (asynchronously), keeping its relayed calls
-    await waitFor(async () => (await servedSerial(p.tls)).serial === renewed, 10000, 'coturn to serve the renewed certificate');
+    const turn = await servedSerial(p.https);
+    assert.equal(turn.serial, renewed, 'the router serves the renewed certificate to TURN over TLS');
+    // coturn's own certificate (its TLS port is off behind the router) is
+    // reloaded on SIGUSR2 all the same, keeping its relayed calls
     const coturn = Number(fs.readFileSync(path.join(s.dir, 'coturn.pid'), 'utf8'));
     assert.ok(alive(coturn), 'the same coturn process: reloaded, not restarted');
     // the hook root runs, and the renewed certificate coturn re-reads as tuturu

@@ -12,7 +12,8 @@ import { freeLowPort, turnPorts } from '../turn/harness.mjs';
 export const IS_ROOT = process.getuid() === 0;
 /** The uid install.sh runs as in the non-root tests. */
 export const USER_UID = IS_ROOT ? 65534 : process.getuid();
-export const INSTALL_MS = 180000;
+/** How long one install.sh may take (INSTALL_MS=600000 on a busy machine). */
+export const INSTALL_MS = Number(process.env.INSTALL_MS) || 180000;
 
 /**
  * A scratch directory with a copy of the repository's files (tracked and
@@ -36,7 +37,11 @@ export function scratch() {
   return { dir, src, home, prefix: path.join(dir, 'prefix') };
 }
 
-/** Free ports for one install: web, https, TURN, TURN over TLS, relay range (and no connection cap). */
+/**
+ * Free ports for one install: web, https, TURN, TURN over TLS, coturn's
+ * PROXY-protocol port behind the one-port router, relay range (and no
+ * connection cap).
+ */
 export async function ports() {
   const used = new Set();
   const one = async () => {
@@ -48,9 +53,13 @@ export async function ports() {
   const web = await one();
   const https = await one();
   const t = await turnPorts();
+  used.add(Number(t.TURN_PORT));
+  used.add(Number(t.TURN_TLS_PORT));
+  const proxy = await one();
   return {
-    web, https, turn: Number(t.TURN_PORT), tls: Number(t.TURN_TLS_PORT),
+    web, https, turn: Number(t.TURN_PORT), tls: Number(t.TURN_TLS_PORT), proxy,
     args: ['--port', web, '--https-port', https, '--turn-port', t.TURN_PORT, '--turn-tls-port', t.TURN_TLS_PORT,
+      '--turn-proxy-port', proxy,
       '--turn-port-range', `${t.TURN_MIN_PORT}-${t.TURN_MAX_PORT}`,
       // No per-address connection cap: as root it would load an nftables
       // table into this machine's own network namespace (tests/systemd tests
@@ -140,7 +149,8 @@ export function httpsRequest(port, method, urlPath, { ca, servername, body } = {
  * what"): its directories and the log files the servers reopen as it.
  */
 export const USER_DIRS = ['var/db', 'var/run', 'var/cache'];
-export const USER_FILES = ['var/log/lighttpd-error.log', 'var/log/turnserver.log', 'var/log/turnserver-stderr.log'];
+export const USER_FILES = ['var/log/lighttpd-error.log', 'var/log/turnserver.log', 'var/log/turnserver-stderr.log',
+  'var/log/haproxy.log'];
 
 /** Every file and directory under prefix but the service user's (absolute). */
 export function rootsPaths(prefix) {

@@ -267,6 +267,10 @@ describe('install.sh refuses what it cannot do, and changes nothing', { timeout:
     [['--conn-limit', '1000001'], /--conn-limit must be 0 \(no cap\) or 8-1000000/],
     [['--conn-limit', '99999999999999999999'], /--conn-limit must be 0 \(no cap\) or 8-1000000/],
     [['--conn-limit'], /--conn-limit needs a value/],
+    [['--one-port', '--no-turn'], /--one-port shares the https port with TURN over TLS: it cannot go with --no-turn/],
+    [['--one-port', '--no-one-port'], /--one-port and --no-one-port contradict each other/],
+    [['--turn-proxy-port', 'x'], /must be a number, got 'x'/],
+    [['--one-port', '--port', '3479'], /port 3479 is given twice: .*--turn-proxy-port/],
     [['--prefix', '/usr'], /choose a dedicated directory/],
     [['--prefix', '/tmp/a b'], /choose a dedicated directory/],
   ];

@@ -37,7 +37,8 @@ describe('the privilege boundary of a root install', { skip: !IS_ROOT && 'needs 
     s = scratch();
     p = await ports();
     state = path.join(s.prefix, 'var');
-    const r = await install(s, ['--prefix', s.prefix, ...p.args], { asRoot: true });
+    // (--one-port: HAProxy's configuration, certificate, sockets and pid file too)
+    const r = await install(s, ['--prefix', s.prefix, '--one-port', ...p.args], { asRoot: true });
     assert.equal(r.code, 0, r.stdout + r.stderr);
   });
   after(async () => {
@@ -47,7 +48,7 @@ describe('the privilege boundary of a root install', { skip: !IS_ROOT && 'needs 
 
   it('tuturu can write none of the files and directories root reads, runs or writes into', () => {
     const paths = rootsPaths(s.prefix);
-    for (const unit of ['tuturu.service', 'tuturu-turn.service']) {
+    for (const unit of ['tuturu.service', 'tuturu-turn.service', 'tuturu-router.service']) {
       const u = path.join('/etc/systemd/system', unit);
       if (fs.existsSync(u) && fs.readFileSync(u, 'utf8').includes(s.prefix)) paths.push(u);
     }
@@ -55,7 +56,7 @@ describe('the privilege boundary of a root install', { skip: !IS_ROOT && 'needs 
     for (const f of ['bin/tuturu', 'bin/tuturu-api', 'etc/install.conf', 'share/tuturu/scripts/configure',
       'share/tuturu/lighttpd.conf', 'var', 'var/lighttpd.conf', 'var/turnserver.conf', 'var/tuturu.conf', 'var/secret',
       'var/errors/status.400.html', 'var/https-key.pem', 'var/turn-key.pem', 'var/certs', 'var/log', 'var/lighttpd.pid',
-      'var/turndb', 'var/log/install.log']) {
+      'var/turndb', 'var/log/install.log', 'var/haproxy.cfg', 'var/router.pem', 'var/router', 'var/haproxy.pid']) {
       assert.ok(paths.includes(path.join(s.prefix, f)), `${f} is among the ${paths.length} paths tried`);
     }
   });
@@ -64,7 +65,7 @@ describe('the privilege boundary of a root install', { skip: !IS_ROOT && 'needs 
     const uid = Number(execFileSync('id', ['-u', 'tuturu']).toString());
     for (const d of [...USER_DIRS, ...USER_FILES]) assert.equal(fs.statSync(path.join(s.prefix, d)).uid, uid, d);
     assert.equal(fs.statSync(path.join(state, 'db/tuturu.db')).uid, uid, 'tuturu-api --check made it as tuturu');
-    for (const f of ['secret', 'turnserver.conf', 'https-key.pem']) {
+    for (const f of ['secret', 'turnserver.conf', 'https-key.pem', 'haproxy.cfg', 'router.pem']) {
       const st = fs.statSync(path.join(state, f));
       assert.equal(st.uid, 0, f);
       assert.equal(st.gid, Number(execFileSync('id', ['-g', 'tuturu']).toString()), f);

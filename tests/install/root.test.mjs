@@ -1,6 +1,7 @@
 // root.test.mjs: install.sh as root: a system user the servers drop to,
 // and the --domain mode with a certificate of the operator's (--cert/--key):
-// https with it, http redirecting to https, TURN over TLS by that name. The
+// https with it, http redirecting to https, TURN over TLS by that name on the
+// https port (the one-port router). The
 // domain resolves to this machine through an /etc/hosts of a private mount
 // namespace (unshare), so nothing of this machine's configuration changes.
 import assert from 'node:assert/strict';
@@ -12,6 +13,8 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
 import { alive, freshPin, waitFor } from '../integration/harness.mjs';
+import { turnEntry } from '../turn/harness.mjs';
+import { connect } from '../turn/stun.mjs';
 import { INSTALL_MS, IS_ROOT, httpsRequest, install, ports, processesWith, removeScratch, scratch } from './harness.mjs';
 
 const DOMAIN = 'call.tuturu.test';
@@ -86,7 +89,7 @@ describe('install.sh as root', { skip: !IS_ROOT && 'needs root', timeout: 4 * IN
     assert.equal(userExists(), hadUser, hadUser ? 'a tuturu user that was there stays' : 'the user it made is gone');
   });
 
-  it('--domain with --cert/--key: https with that certificate, http redirecting, TURN over TLS by name', async () => {
+  it('--domain with --cert/--key: https with that certificate, http redirecting, TURN over TLS by name on the https port', async () => {
     const c = makeCertificate(s.dir);
     const hosts = path.join(s.dir, 'hosts');
     fs.writeFileSync(hosts, `127.0.0.1 localhost ${DOMAIN}\n`);
@@ -106,15 +109,30 @@ describe('install.sh as root', { skip: !IS_ROOT && 'needs root', timeout: 4 * IN
     const join = await httpsRequest(p.https, 'POST', '/api/join', { ...tlsOpts, body: JSON.stringify({ pin: freshPin() }) });
     assert.equal(join.status, 200, join.text);
     const urls = join.json.ice_servers.flatMap((e) => e.urls);
-    assert.ok(urls.includes(`turns:${DOMAIN}:${p.tls}?transport=tcp`), urls.join(' '));
-    // coturn presents the same certificate on its TLS port
-    await new Promise((resolve, reject) => {
-      const sock = tls.connect({ host: '127.0.0.1', port: p.tls, ...tlsOpts }, () => {
-        sock.destroy();
-        resolve();
-      });
+    assert.ok(urls.includes(`turns:${DOMAIN}:${p.https}?transport=tcp`), urls.join(' '));
+    // The router presents the same certificate to TURN (no ALPN) on the
+    // https port, and relays an Allocate to coturn; coturn's own TLS port is off.
+    const client = await connect({ port: p.https, transport: 'tls', tlsOptions: tlsOpts, timeoutMs: 10000 });
+    try {
+      const t = turnEntry(join.json.ice_servers);
+      const a = await client.allocate({ username: t.username, password: t.credential });
+      assert.ok(a.ok, `Allocate over TLS on ${p.https}: ${a.code} ${a.reason}`);
+    } finally {
+      client.close();
+    }
+    await assert.rejects(new Promise((resolve, reject) => {
+      const sock = tls.connect({ host: '127.0.0.1', port: p.tls, ...tlsOpts }, () => { sock.destroy(); resolve(); });
       sock.on('error', reject);
-    });
+    }), /ECONNREFUSED/);
+    // HAProxy runs as tuturu; its configuration and certificate are root's, for tuturu's group
+    const router = processesWith(s.prefix).filter((x) => x.cmd.startsWith('haproxy'));
+    assert.equal(router.length, 1, JSON.stringify(router));
+    assert.equal(router[0].uid, uidOf('tuturu'));
+    for (const f of ['haproxy.cfg', 'router.pem']) {
+      const st = fs.statSync(path.join(s.prefix, 'var', f));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777],
+        [0, Number(execFileSync('id', ['-g', 'tuturu']).toString().trim()), 0o640], f);
+    }
     // and the key given is root's, readable only by the servers' group
     const key = fs.statSync(path.join(s.prefix, 'var/certs/privkey.pem'));
     assert.equal(key.mode & 0o777, 0o640);
