@@ -33,6 +33,11 @@ build/asan/tuturu-api: cgi-bin/main.c $(SRC) $(HDR) build/schema.c
 	@mkdir -p build/asan
 	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -o $@ cgi-bin/main.c $(SRC) build/schema.c $(LDLIBS)
 
+# The lab's latency: holds NFQUEUE packets before accepting them (tests/lab/delay.c).
+build/lab/delay: tests/lab/delay.c
+	@mkdir -p build/lab
+	$(CC) $(WARN) -Werror -O1 -g $(SAN) -D_GNU_SOURCE -o $@ $< -lnetfilter_queue -lnfnetlink
+
 build/asan/unit: $(UNIT) $(SRC) $(HDR) build/schema.c tests/unit/unit.h $(PEER)
 	@mkdir -p build/asan
 	$(CC) $(WARN) -Werror -O1 -g $(SAN) $(CPPFLAGS) -Itests/unit -o $@ $(UNIT) tests/unit/fcgi_peer.c $(SRC) build/schema.c $(LDLIBS) -lcmocka
