@@ -102,6 +102,15 @@ export function applyRules(ns, profile) {
 }
 
 /**
+ * The router's rules that count (a `counter` in profiles.mjs) and have
+ * counted something: what the profile's network actually did.
+ */
+export function counted(ns) {
+  const r = spawnSync('ip', ['netns', 'exec', ns.rt, 'nft', 'list', 'table', 'inet', 'lab'], { encoding: 'utf8' });
+  return (r.stdout || '').split('\n').map((l) => l.trim()).filter((l) => /counter packets [1-9]/.test(l));
+}
+
+/**
  * Latency: every forwarded packet to NFQUEUE queue `queue` (the xtables
  * target through iptables-nft: nft's own `queue` is not in this kernel),
  * where build/lab/delay holds it. Without a program on the queue, the

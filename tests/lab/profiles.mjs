@@ -45,8 +45,8 @@ const CLIENTS_APART = ['iifname "c1" oifname "c2" drop', 'iifname "c2" oifname "
 // client on a connection the client opened); every packet of that
 // connection, both ways, is dropped from then on.
 const FREEZE_TCP = [
-  'ip saddr 203.0.113.10 meta l4proto tcp ct reply bytes > 16384 drop',
-  'ip daddr 203.0.113.10 meta l4proto tcp ct reply bytes > 16384 drop',
+  'ip saddr 203.0.113.10 meta l4proto tcp ct reply bytes > 16384 counter drop',
+  'ip daddr 203.0.113.10 meta l4proto tcp ct reply bytes > 16384 counter drop',
 ];
 
 export const PROFILES = [
@@ -105,12 +105,17 @@ export const PROFILES = [
       + 'freezes silently once it carried ~16 KB server to client',
     forward: FREEZE_TCP,
     expect: { connected: true },
+    known: 'issue 12: passes or not by chance. The page (34 KB over HTTP/1.1, spread over parallel '
+      + 'connections) sometimes puts more than 16 KB on one connection, which freezes the load (seen 1 run in 4); '
+      + 'a poll connection that carried several SDPs would freeze the same way',
   },
   {
     name: 'freeze-all',
     models: 'the same freeze, and UDP blocked too (a mobile network): the relay only over TCP/TLS, which freezes as well',
     forward: ['meta l4proto udp drop', ...FREEZE_TCP],
     expect: { connected: true },
+    known: 'issue 12: media relayed over TURN/TCP or TLS freezes once ~16 KB went down that connection: '
+      + 'connected, then 1 frame decoded and reconnecting again and again',
   },
   {
     name: 'blocked-all',
