@@ -27,7 +27,7 @@
 // --ignore-certificate-errors-spki-list: what a real certificate gives a
 // real browser, for the page and for TURN over TLS alike.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, execFile } from 'node:child_process';
 import crypto from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, appendFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,11 +98,12 @@ async function startServer(ctx, profile) {
   server.stdout.on('data', (d) => { out += d; });
   server.stderr.on('data', (d) => { out += d; });
   Object.assign(ctx, { server, state, output: () => out });
-  await poll(B.start, () => `server healthy (${out.trim()})`, () => {
+  await poll(B.start, () => `server healthy (${out.trim()})`, async () => {
     if (server.exitCode !== null) throw new Error(`serve.sh exited with ${server.exitCode}: ${out.trim()}`);
-    const r = spawnSync('ip', ['netns', 'exec', ctx.ns.srv, 'curl', '-sk', '--max-time', '2', '-o', '/dev/null',
-      '-w', '%{http_code}', `${BASE}/api/health`], { encoding: 'utf8' });
-    return r.stdout === '200';
+    // (asynchronously: a blocked event loop would stall the other profiles' browsers)
+    const code = await new Promise((ok) => execFile('ip', ['netns', 'exec', ctx.ns.srv, 'curl', '-sk', '--max-time', '2',
+      '-o', '/dev/null', '-w', '%{http_code}', `${BASE}/api/health`], (e, stdout) => ok(stdout)));
+    return code === '200';
   });
   const certs = ['https-cert.pem', 'turn-cert.pem'].map((f) => join(state, f)).filter((f) => existsSync(f));
   return certs.map(spkiHash).join(',');
