@@ -4,10 +4,13 @@
 
 /**
  * Page init script: keep every RTCPeerConnection the page makes (for
- * getStats) and every #status data-state it shows, in order.
+ * getStats) and every #status data-state it shows, in order, with the
+ * time it showed it (the machine's clock, the same in both browsers: the
+ * lab's timings come from the pages, not from a runner that a loaded
+ * machine may answer late).
  */
 export function keepCallState() {
-  const lab = { pcs: [], states: [] };
+  const lab = { pcs: [], states: [], times: [] };
   window.__lab = lab;
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
@@ -21,12 +24,24 @@ export function keepCallState() {
     if (!el) return;
     const note = () => {
       const s = el.getAttribute('data-state');
-      if (lab.states.at(-1) !== s) lab.states.push(s);
+      if (lab.states.at(-1) !== s) { lab.states.push(s); lab.times.push(Date.now()); }
     };
     note();
     new MutationObserver(note).observe(el, { attributes: true, attributeFilter: ['data-state'] });
   };
   document.addEventListener('DOMContentLoaded', watch);
+}
+
+/**
+ * The time (ms, Date.now() in the page) the page first showed `state`
+ * (first at or after `after`), or null.
+ */
+export function stateTime(page, state, after = 0) {
+  return page.evaluate(([st, t]) => {
+    const { states, times } = window.__lab;
+    const i = states.findIndex((s, k) => s === st && times[k] >= t);
+    return i < 0 ? null : times[i];
+  }, [state, after]);
 }
 
 /**

@@ -36,7 +36,7 @@ import { chromium } from 'playwright-core';
 import { TOP, CHROMIUM_ARGS, testPin, joinPin, waitState, waitRemoteVideoPlaying } from '../browser/harness.mjs';
 import { ADDR, LAB_RANGES, up, down, applyRules, existing, queueForwarded, outage, counted } from './net.mjs';
 import { PROFILES } from './profiles.mjs';
-import { keepCallState, selectedPair, gathered, videoFrames, judge } from './call.mjs';
+import { keepCallState, selectedPair, gathered, videoFrames, stateTime, judge } from './call.mjs';
 import { line, table, summary } from './report.mjs';
 
 const PREFIX = process.env.LAB_PREFIX || `tl${process.pid}`;
@@ -203,13 +203,14 @@ async function call(ctx, profile, spki) {
     await joinPin(a, pin);
     await waitState(a, 'waiting', B.join);
     await joinPin(b, pin);
-    const t0 = Date.now();
     r.stage = 'connect';
     // (a profile that must not connect is given B.mustFail: ICE gives up on its checks well before)
     const bound = profile.expect.connected ? B.connect : B.mustFail;
     await Promise.all([waitState(a, 'connected', bound), waitState(b, 'connected', bound)]);
-    const connectedAt = Date.now();
-    r.seconds = Math.round((connectedAt - t0) / 100) / 10;
+    // from B's join (its `joining`) to the later of the two first `connected`, by the pages' clocks
+    const joined = await stateTime(b, 'joining');
+    const connectedAt = Math.max(await stateTime(a, 'connected', joined), await stateTime(b, 'connected', joined));
+    r.seconds = Math.round((connectedAt - joined) / 100) / 10;
     r.stage = 'video';
     await within(B.video, 'remote video', Promise.all([waitRemoteVideoPlaying(a, 1, B.video), waitRemoteVideoPlaying(b, 1, B.video)]));
     r.connected = true;
