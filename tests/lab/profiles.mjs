@@ -116,7 +116,7 @@ export const PROFILES = [
     forward: ['meta l4proto udp drop', ...FREEZE_TCP],
     expect: { connected: true },
     known: 'issue 12: media relayed over TURN/TCP or TLS freezes once ~16 KB went down that connection: '
-      + 'connected, then 1 frame decoded and reconnecting again and again',
+      + 'the pages connect, then get a frame or none, and go reconnecting again and again',
   },
   {
     name: 'blocked-all',
