@@ -45,7 +45,7 @@ export function summary(results) {
     + `${failed.length ? ` (${failed.length - unknown.length} known, ${unknown.length} not)` : ''}`];
   for (const r of passed.filter((x) => x.known)) {
     lines.push(`netlab: !!! ${r.profile} PASSED but is marked known-failing (${r.known}): `
-      + 'remove `known` from tests/lab/profiles.mjs !!!');
+      + 'if it passes every time now, remove `known` from tests/lab/profiles.mjs !!!');
   }
   return { lines, code: unknown.length ? 1 : 0 };
 }
