@@ -17,7 +17,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 
 export const ADDR = {
-  server: '203.0.113.10', routerSrv: '203.0.113.1',
+  server: '203.0.113.10', server2: '203.0.113.11', routerSrv: '203.0.113.1',
   c1: '192.0.2.10', routerC1: '192.0.2.1',
   c2: '198.51.100.10', routerC2: '198.51.100.1',
 };
@@ -52,10 +52,11 @@ function link(nsA, a, addrA, nsB, b, addrB) {
 }
 
 /**
- * Make the four namespaces and their links, routes and forwarding. Throws
- * (with ip's message) if any step fails; the caller tears down what exists.
+ * Make the four namespaces and their links, routes and forwarding, and the
+ * server's extra addresses (serverAddrs). Throws (with ip's message) if any
+ * step fails; the caller tears down what exists.
  */
-export function up(prefix) {
+export function up(prefix, serverAddrs = []) {
   const ns = namespaces(prefix);
   for (const n of Object.values(ns)) {
     ip('netns', 'add', n);
@@ -64,6 +65,7 @@ export function up(prefix) {
   link(ns.srv, 'eth0', `${ADDR.server}/24`, ns.rt, 'srv', `${ADDR.routerSrv}/24`);
   link(ns.c1, 'eth0', `${ADDR.c1}/24`, ns.rt, 'c1', `${ADDR.routerC1}/24`);
   link(ns.c2, 'eth0', `${ADDR.c2}/24`, ns.rt, 'c2', `${ADDR.routerC2}/24`);
+  for (const a of serverAddrs) ip('-n', ns.srv, 'addr', 'add', `${a}/24`, 'dev', 'eth0');
   ip('-n', ns.srv, 'route', 'add', 'default', 'via', ADDR.routerSrv);
   ip('-n', ns.c1, 'route', 'add', 'default', 'via', ADDR.routerC1);
   ip('-n', ns.c2, 'route', 'add', 'default', 'via', ADDR.routerC2);
@@ -87,9 +89,47 @@ export function ruleset(profile) {
   return `${lines.join('\n')}\n`;
 }
 
-/** Load the profile's ruleset into the router (nft -f, atomically). */
+/**
+ * Load the profile's ruleset into the router (nft -f, atomically). Rules on
+ * `ct ... bytes` need conntrack's byte counters, off by default: turned on
+ * in the router's namespace (the sysctl exists once nft loaded conntrack).
+ */
 export function applyRules(ns, profile) {
   run('ip', ['netns', 'exec', ns.rt, 'nft', '-f', '-'], ruleset(profile));
+  if (profile.forward.some((r) => / ct (original|reply) bytes /.test(` ${r} `))) {
+    inNs(ns.rt, 'sysctl', '-qw', 'net.netfilter.nf_conntrack_acct=1');
+  }
+}
+
+/**
+ * The router's rules that count (a `counter` in profiles.mjs) and have
+ * counted something: what the profile's network actually did.
+ */
+export function counted(ns) {
+  const r = spawnSync('ip', ['netns', 'exec', ns.rt, 'nft', 'list', 'table', 'inet', 'lab'], { encoding: 'utf8' });
+  return (r.stdout || '').split('\n').map((l) => l.trim()).filter((l) => /counter packets [1-9]/.test(l));
+}
+
+/**
+ * Latency: every forwarded packet to NFQUEUE queue `queue` (the xtables
+ * target through iptables-nft: nft's own `queue` is not in this kernel),
+ * where build/lab/delay holds it. Without a program on the queue, the
+ * kernel drops what it queues, so a crashed delay shows as a dead network.
+ */
+export function queueForwarded(ns, queue) {
+  inNs(ns.rt, 'iptables-nft', '-A', 'FORWARD', '-j', 'NFQUEUE', '--queue-num', String(queue));
+}
+
+/**
+ * An outage: on, the router drops everything it forwards (a table of its
+ * own, before the profile's rules); off, that table goes and the profile's
+ * rules apply again. Connections tracked before survive, as they would.
+ */
+export function outage(ns, on) {
+  const text = on
+    ? 'table inet lab_outage {\n  chain forward { type filter hook forward priority filter - 10; policy drop; }\n}\n'
+    : 'delete table inet lab_outage\n';
+  run('ip', ['netns', 'exec', ns.rt, 'nft', '-f', '-'], text);
 }
 
 /**
