@@ -277,6 +277,7 @@ int main(int argc, char **argv)
                       .stop_lock = PTHREAD_MUTEX_INITIALIZER};
     char err[512];
     int check = 0;
+    pid_t parent = getppid(); /* lighttpd, which must still be there after prctl below */
     int rc = load(&app, argc, argv, &check);
     if (rc || check) {
         if (check && !rc) fprintf(stderr, "tuturu-api: settings and database %s are fine\n", app.cfg.db);
@@ -298,6 +299,15 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &sigs, NULL);
     signal(SIGPIPE, SIG_IGN);
     prctl(PR_SET_PDEATHSIG, SIGTERM); /* lighttpd gone: do not linger */
+    /* ...unless it was gone before: lighttpd in a graceful shutdown can
+     * still respawn a backend and exit at once (seen: an orphan left for
+     * good after Ctrl-C), and the death signal covers only a parent that
+     * dies after prctl. */
+    if (getppid() != parent || parent == 1) {
+        log_msg("lighttpd (pid %ld) ended before this process started: exiting", (long)parent);
+        config_free(&app.cfg);
+        return 1;
+    }
     json_object_seed(0);              /* once, before threads make objects */
 
     if (init_stop_cond(&app) < 0) snprintf(err, sizeof err, "pthread_cond_init failed");

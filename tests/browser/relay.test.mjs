@@ -146,15 +146,20 @@ function spkiHash(certFile) {
   return crypto.createHash('sha256').update(der).digest('base64');
 }
 
+/** A Chromium that trusts certFile's key, as a real certificate would be trusted. */
+function launchTrusting(certFile) {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    headless: true,
+    args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(certFile)}`],
+  });
+}
+
 test('only TURN over TLS: the call connects, relayed over TLS, once the browser trusts the certificate', { timeout: TEST_MS }, async () => {
   const srv = await startRelayServer((p) => `turns:127.0.0.1:${p.TURN_TLS_PORT}?transport=tcp`);
   let trusting;
   try {
-    trusting = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(join(srv.state, 'turn-cert.pem'))}`],
-    });
+    trusting = await launchTrusting(join(srv.state, 'turn-cert.pem'));
     await withPages((pages) => relayedCall(srv, pages, 'tls', trusting));
   } catch (e) {
     e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
@@ -181,11 +186,7 @@ test('ONE_PORT=1: page, API and TURN over TLS on one port: the call connects, re
   try {
     const conf = readFileSync(join(srv.state, 'turnserver.conf'), 'utf8');
     assert.match(conf, new RegExp(`^tcp-proxy-port=${proxy}$`, 'm'), 'coturn takes TURN from the router only');
-    trusting = await chromium.launch({
-      executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-      headless: true,
-      args: [...CHROMIUM_ARGS, `--ignore-certificate-errors-spki-list=${spkiHash(join(srv.state, 'https-cert.pem'))}`],
-    });
+    trusting = await launchTrusting(join(srv.state, 'https-cert.pem'));
     await withPages(async (pages) => {
       const { a, b } = await relayedCall(srv, pages, 'tls', trusting);
       for (const p of [a, b]) {
