@@ -20,9 +20,9 @@ describe('a tuturu-api started by a parent that is already gone', () => {
   it('exits by itself instead of waiting for a signal that never comes', async () => {
     // fd 0 a listening unix socket, as lighttpd gives it (passed as fd 3:
     // sh gives a background job /dev/null for stdin). sh starts a
-    // subshell in the background and exits at once; the subshell, orphaned,
-    // becomes tuturu-api half a second later (exec keeps its pid): a parent
-    // gone before tuturu-api could ask for its death signal.
+    // subshell in the background and exits at once; the subshell waits
+    // until sh is gone and then becomes tuturu-api (exec keeps its pid): a
+    // parent gone before tuturu-api could ask for its death signal.
     const sockPath = path.join(srv.state, 'run', 'orphan.sock');
     const server = net.createServer();
     await new Promise((ok, fail) => { server.once('error', fail); server.listen(sockPath, ok); });
@@ -30,7 +30,7 @@ describe('a tuturu-api started by a parent that is already gone', () => {
     const err = fs.openSync(errFile, 'w');
     let pid;
     try {
-      const sh = spawn('sh', ['-c', 'exec 3<&0; (sleep 0.5; exec "$0" -c "$1" <&3 3<&-) & echo $!', BIN, path.join(srv.state, 'tuturu.conf')],
+      const sh = spawn('sh', ['-c', 'exec 3<&0; (while kill -0 $$ 2>/dev/null; do sleep 0.05; done; exec "$0" -c "$1" <&3 3<&-) & echo $!', BIN, path.join(srv.state, 'tuturu.conf')],
         { stdio: [server._handle.fd, 'pipe', err] });
       let out = '';
       sh.stdout.on('data', (d) => { out += d; });
