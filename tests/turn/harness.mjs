@@ -167,6 +167,21 @@ export async function startPeer() {
   };
 }
 
+/** An http(s) response read whole: {status, json (undefined if not JSON), text}. */
+export function readReply(res) {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    res.setEncoding('utf8');
+    res.on('data', (d) => { text += d; });
+    res.on('error', reject);
+    res.on('end', () => {
+      let json;
+      try { json = JSON.parse(text); } catch { json = undefined; }
+      resolve({ status: res.statusCode, json, text });
+    });
+  });
+}
+
 /**
  * POST /api/join from a given local address (127.0.0.2 is a second client
  * address on loopback: the server sees it as REMOTE_ADDR). Resolves
@@ -179,16 +194,7 @@ export function joinFrom(srv, pin, localAddress) {
       method: 'POST',
       localAddress,
       headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-    }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, json, text });
-      });
-    });
+    }, (res) => readReply(res).then(resolve, reject));
     req.setTimeout(10000, () => req.destroy(new Error(`join from ${localAddress}: no answer within 10 s`)));
     req.on('error', reject);
     req.end(body);

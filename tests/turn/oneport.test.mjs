@@ -14,7 +14,7 @@ import tls from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 
 import { alive, freshPin, waitFor } from '../integration/harness.mjs';
-import { freeLowPort, runConfigure, startPeer, startTurnServer, turnEntry } from './harness.mjs';
+import { freeLowPort, readReply, runConfigure, startPeer, startTurnServer, turnEntry } from './harness.mjs';
 import { connect } from './stun.mjs';
 
 const insecure = { rejectUnauthorized: false };
@@ -31,14 +31,8 @@ function httpsRequest(port, method, urlPath, { alpn, localAddress, body } = {}) 
       ...(alpn ? { ALPNProtocols: alpn } : {}),
       headers: data ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data) } : {},
     }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let json;
-        try { json = JSON.parse(text); } catch { json = undefined; }
-        resolve({ status: res.statusCode, json, text, alpn: res.socket?.alpnProtocol });
-      });
+      const alpn = res.socket?.alpnProtocol; // (read before the socket may go back)
+      readReply(res).then((r) => resolve({ ...r, alpn }), reject);
     });
     req.setTimeout(10000, () => req.destroy(new Error(`${method} ${urlPath}: no answer within 10 s`)));
     req.on('error', reject);
