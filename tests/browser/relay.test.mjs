@@ -146,6 +146,24 @@ function spkiHash(certFile) {
   return crypto.createHash('sha256').update(der).digest('base64');
 }
 
+/**
+ * body(browser) with a Chromium that trusts certFile's key; a failure gets
+ * coturn's log; the browser and the server are stopped either way.
+ */
+async function withTrusting(srv, certFile, body) {
+  let trusting;
+  try {
+    trusting = await launchTrusting(certFile);
+    await body(trusting);
+  } catch (e) {
+    e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
+    throw e;
+  } finally {
+    if (trusting) await trusting.close();
+    await srv.stop();
+  }
+}
+
 /** A Chromium that trusts certFile's key, as a real certificate would be trusted. */
 function launchTrusting(certFile) {
   return chromium.launch({
@@ -157,17 +175,8 @@ function launchTrusting(certFile) {
 
 test('only TURN over TLS: the call connects, relayed over TLS, once the browser trusts the certificate', { timeout: TEST_MS }, async () => {
   const srv = await startRelayServer((p) => `turns:127.0.0.1:${p.TURN_TLS_PORT}?transport=tcp`);
-  let trusting;
-  try {
-    trusting = await launchTrusting(join(srv.state, 'turn-cert.pem'));
-    await withPages((pages) => relayedCall(srv, pages, 'tls', trusting));
-  } catch (e) {
-    e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
-    throw e;
-  } finally {
-    if (trusting) await trusting.close();
-    await srv.stop();
-  }
+  await withTrusting(srv, join(srv.state, 'turn-cert.pem'), (trusting) =>
+    withPages((pages) => relayedCall(srv, pages, 'tls', trusting)));
 });
 
 test('ONE_PORT=1: page, API and TURN over TLS on one port: the call connects, relayed over TLS through the router', { timeout: TEST_MS }, async () => {
@@ -182,24 +191,16 @@ test('ONE_PORT=1: page, API and TURN over TLS on one port: the call connects, re
   });
   // the page too comes through the router (ALPN h2, http/1.1: to lighttpd)
   srv.pageBase = `https://127.0.0.1:${https}`;
-  let trusting;
-  try {
+  await withTrusting(srv, join(srv.state, 'https-cert.pem'), async (trusting) => {
     const conf = readFileSync(join(srv.state, 'turnserver.conf'), 'utf8');
     assert.match(conf, new RegExp(`^tcp-proxy-port=${proxy}$`, 'm'), 'coturn takes TURN from the router only');
-    trusting = await launchTrusting(join(srv.state, 'https-cert.pem'));
     await withPages(async (pages) => {
       const { a, b } = await relayedCall(srv, pages, 'tls', trusting);
       for (const p of [a, b]) {
         assert.equal((await selectedPair(p)).url, `turns:127.0.0.1:${https}?transport=tcp`, p.name);
       }
     });
-  } catch (e) {
-    e.message += `\n--- coturn log ---\n${srv.turnLog().split('\n').slice(-30).join('\n')}`;
-    throw e;
-  } finally {
-    if (trusting) await trusting.close();
-    await srv.stop();
-  }
+  });
 });
 
 test('Chromium refuses the self-signed certificate for TURN over TLS (error 701, no relay candidate)', { timeout: TEST_MS }, async () => {
